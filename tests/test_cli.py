@@ -1,0 +1,199 @@
+"""`python main.py ...` as a user runs it: output shapes, errors, Ctrl-C, and no Qt in the CLI."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ingest.paths import project_db_path
+
+REPO = Path(__file__).resolve().parent.parent
+MAIN = str(REPO / "main.py")
+
+
+def run(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, MAIN, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO
+    )
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    root = tmp_path / "my project"
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "geometry.py").write_text(
+        "class Point:\n    def norm(self):\n        return 0\n\n\ndef origin():\n    return Point()\n"
+    )
+    (root / "README.md").write_text("# Geometry\n\nPoints.\n")
+    (root / "data.bin").write_bytes(b"\0" * 64)
+    (root / "big.txt").write_text("x" * 3 * 1024 * 1024)
+    return root
+
+
+def test_ingest_json_has_exactly_the_documented_shape(tree: Path, cli_env: dict[str, str]) -> None:
+    result = run(cli_env, "ingest", str(tree), "--json", "--size-limit-mb", "2")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    elapsed = data.pop("elapsed_s")
+    assert isinstance(elapsed, float) and elapsed >= 0
+    assert data == {
+        "project": str(tree),
+        "files": {"parsed": 2, "unchanged": 0, "skipped": 2, "failed": 0},
+        "documents": 2,
+        "definitions": 3,
+        "pdf_pages": 0,
+        "tokens": 0,
+        "chunks": 0,
+        "memory_bytes": 0,
+        "encoded": False,
+        "problems": [
+            {
+                "path": "big.txt",
+                "status": "skipped",
+                "reason": "larger than the size limit (3.0 MB > 2.0 MB)",
+            },
+            {"path": "data.bin", "status": "skipped", "reason": "binary file type (.bin)"},
+        ],
+    }
+    again = json.loads(run(cli_env, "ingest", str(tree), "--json", "--size-limit-mb", "2").stdout)
+    assert again["files"] == {"parsed": 0, "unchanged": 2, "skipped": 2, "failed": 0}
+
+
+def test_ingest_human_output(tree: Path, cli_env: dict[str, str]) -> None:
+    result = run(cli_env, "ingest", str(tree), "--size-limit-mb", "2")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"project: {tree}"
+    assert lines[1] == "files: 2 parsed, 0 unchanged, 2 skipped, 0 failed"
+    assert lines[2] == "documents: 2  definitions: 3  PDF pages: 0"
+    assert lines[3:6] == [
+        "skipped or failed:",
+        "  skipped  big.txt: larger than the size limit (3.0 MB > 2.0 MB)",
+        "  skipped  data.bin: binary file type (.bin)",
+    ]
+    assert lines[6].startswith("model encoding: not available yet")
+    assert lines[7].startswith("elapsed: ")
+
+
+def test_projects_lists_each_project_once(tree: Path, tmp_path: Path, cli_env: dict[str, str]) -> None:
+    assert json.loads(run(cli_env, "projects", "--json").stdout) == []
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "a.md").write_text("# A\n")
+    for root in (tree, other, tree):
+        assert run(cli_env, "ingest", str(root)).returncode == 0
+    listed = json.loads(run(cli_env, "projects", "--json").stdout)
+    assert [(p["root"], p["documents"]) for p in listed] == [(str(tree), 3), (str(other), 1)]
+    assert all(set(p) == {"root", "documents", "tokens", "chunks", "memory_bytes", "updated"} for p in listed)
+    assert all((p["tokens"], p["chunks"], p["memory_bytes"]) == (0, 0, 0) for p in listed)
+    human = run(cli_env, "projects").stdout
+    assert f"{tree}  documents: 3" in human
+
+
+def test_errors_are_one_line_with_a_non_zero_exit(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    missing = tmp_path / "nowhere"
+    result = run(cli_env, "ingest", str(missing))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == f"folio: error: {missing} does not exist\n"
+    result = run(cli_env, "ingest", str(tmp_path), "--size-limit-mb", "0")
+    assert result.returncode == 1 and result.stderr == "folio: error: --size-limit-mb must be positive\n"
+    assert run(cli_env, "frobnicate").returncode == 2  # argparse: unknown command
+
+
+def test_help_lists_only_working_commands(cli_env: dict[str, str]) -> None:
+    result = run(cli_env, "--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: folio")
+    for command in ("ingest", "watch", "projects", "open"):
+        assert command in result.stdout
+    for missing in ("ask", "summarize", "--device", "--model"):
+        assert missing not in result.stdout.split()
+
+
+def test_no_command_without_a_display_says_so_in_one_line(cli_env: dict[str, str]) -> None:
+    env = {k: v for k, v in cli_env.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = run(env)
+    assert result.returncode == 1
+    assert result.stderr.startswith("folio: error: no display found") and result.stderr.count("\n") == 1
+
+
+def test_cli_never_imports_qt(tree: Path, cli_env: dict[str, str]) -> None:
+    probe = (
+        "import runpy, sys\n"
+        f"sys.argv = ['main.py', 'ingest', {str(tree)!r}, '--json']\n"
+        "try:\n    runpy.run_path('main.py', run_name='__main__')\n"
+        "except SystemExit as exit:\n    assert exit.code == 0, exit.code\n"
+        "print('QT', sorted(m for m in sys.modules if m.startswith('PySide6')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=cli_env, capture_output=True, text=True, timeout=120, cwd=REPO
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "QT []"
+
+
+def committed_files(root: Path) -> int:
+    try:
+        with sqlite3.connect(project_db_path(root), timeout=1) as conn:
+            return conn.execute("SELECT count(*) FROM files").fetchone()[0]
+    except sqlite3.Error:
+        return 0  # not created yet
+
+
+def test_ctrl_c_during_ingest_keeps_committed_work(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    root = tmp_path / "many"
+    for package in range(20):
+        (root / f"pkg{package}").mkdir(parents=True)
+        for module in range(200):
+            (root / f"pkg{package}" / f"m{module}.py").write_text(f"def f{module}():\n    return {package}\n")
+    child = subprocess.Popen(
+        [sys.executable, MAIN, "ingest", str(root), "--json"],
+        env=cli_env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while committed_files(root) < 200 and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.02)
+    child.send_signal(signal.SIGINT)
+    stdout, stderr = child.communicate(timeout=60)
+    assert child.returncode == 130, (stdout, stderr)
+    assert stdout == ""
+    assert stderr.startswith("folio: interrupted; ") and stderr.count("\n") == 1
+    kept = committed_files(root)
+    assert 200 <= kept < 4000
+    rerun = json.loads(run(cli_env, "ingest", str(root), "--json").stdout)
+    assert rerun["files"]["unchanged"] == kept
+    assert rerun["files"]["parsed"] + rerun["files"]["unchanged"] == 4000
+
+
+def test_watch_prints_changes_until_ctrl_c(tree: Path, cli_env: dict[str, str]) -> None:
+    assert run(cli_env, "ingest", str(tree)).returncode == 0
+    child = subprocess.Popen(
+        [sys.executable, MAIN, "watch", str(tree)],
+        env=cli_env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout.readline() == f"watching {tree}: 3 documents (Ctrl-C to stop)\n"
+        (tree / "README.md").write_text("# Geometry\n\nLines too.\n")
+        assert child.stdout.readline() == "changed  README.md\n"
+        (tree / "src" / "geometry.py").unlink()
+        assert child.stdout.readline() == "removed  src/geometry.py\n"
+    finally:
+        child.send_signal(signal.SIGINT)
+        stdout, stderr = child.communicate(timeout=30)
+    assert child.returncode == 0, stderr
+    assert stdout == "stopped watching\n"
