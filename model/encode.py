@@ -1,0 +1,85 @@
+"""Ingest-time model work: run the lower half and the chunk encoder over documents, store their memory.
+
+A document's memory depends on that document alone: each document is padded to whole chunks, attention never
+leaves it, and every document sits in its own batch row starting at position 0, so the result is bitwise the
+same whatever it is batched with (see tests/model/test_encode_generate.py).
+"""
+
+from collections.abc import Callable, Sequence
+
+import torch
+
+from model.memory import ChunkMemory
+from model.transformer import Transformer
+
+
+def check_memory_layout(model: Transformer, memory: ChunkMemory) -> None:
+    cfg = model.cfg
+    want = (cfg.chunk_size, cfg.hsa_kv_heads, cfg.hsa_head_dim, cfg.landmark_dim)
+    have = (memory.chunk_size, memory.kv_heads, memory.head_dim, memory.landmark_dim)
+    if want != have:
+        raise ValueError(f"memory layout (chunk, kv heads, head dim, landmark dim) {have} does not fit model "
+                         f"{cfg.name!r} {want}")
+
+
+def batches(lengths: Sequence[int], chunk_size: int, max_batch_tokens: int) -> list[list[int]]:
+    """Group document indices into batches of rows of one padded length, longest first."""
+    padded = [n + (-n) % chunk_size for n in lengths]
+    order = sorted(range(len(lengths)), key=lambda i: -padded[i])
+    groups: list[list[int]] = []
+    for i in order:
+        if groups and (len(groups[-1]) + 1) * padded[groups[-1][0]] <= max_batch_tokens:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+@torch.no_grad()
+def encode_batch(model: Transformer, docs: Sequence[Sequence[int]]) -> list[tuple[torch.Tensor, ...]]:
+    """Memory of each document: (landmarks (n, H_kv, Dl), keys (n, S, H_kv, D), values) in compute dtype.
+
+    Every document gets its own row, padded with the pad token to whole chunks and then to the longest row.
+    """
+    cfg, device = model.cfg, model.embed.weight.device
+    S = cfg.chunk_size
+    chunks = [-(-len(d) // S) for d in docs]
+    T = max(max(chunks) * S, S)
+    idx = torch.full((len(docs), T), cfg.pad_id, dtype=torch.long)
+    doc_ids = torch.ones((len(docs), T), dtype=torch.long)  # filler after a document is another document
+    for r, doc in enumerate(docs):
+        idx[r, :len(doc)] = torch.as_tensor(list(doc), dtype=torch.long)
+        doc_ids[r, :chunks[r] * S] = 0
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        _, _, memory = model.encode_lower(idx.to(device), doc_ids.to(device))
+    out = []
+    for r, n in enumerate(chunks):
+        k = memory.k[r, :n * S].view(n, S, cfg.hsa_kv_heads, cfg.hsa_head_dim)  # (n, S, H_kv, D)
+        v = memory.v[r, :n * S].view(n, S, cfg.hsa_kv_heads, cfg.hsa_head_dim)
+        out.append((memory.landmarks[r, :n], k, v))
+    return out
+
+
+def encode_documents(model: Transformer, docs: Sequence[Sequence[int]], memory: ChunkMemory,
+                     keys: Sequence[str], *, max_batch_tokens: int = 16384,
+                     progress: Callable[[int], None] | None = None) -> None:
+    """Encode documents (token id lists) and write their memory under `keys`, adding or replacing them.
+
+    Batches hold up to max_batch_tokens padded tokens (one document may exceed it on its own); each batch is
+    written in one memory transaction. progress(n) is called with the number of documents finished so far.
+    """
+    if len(docs) != len(keys):
+        raise ValueError(f"{len(docs)} documents but {len(keys)} keys")
+    check_memory_layout(model, memory)
+    was_training = model.training
+    model.eval()
+    try:
+        done = 0
+        for group in batches([len(d) for d in docs], model.cfg.chunk_size, max_batch_tokens):
+            encoded = encode_batch(model, [docs[i] for i in group])
+            memory.put_many((keys[i], *enc) for i, enc in zip(group, encoded, strict=True))
+            done += len(group)
+            if progress is not None:
+                progress(done)
+    finally:
+        model.train(was_training)

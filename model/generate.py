@@ -1,0 +1,164 @@
+"""Answering: the question document runs through the whole model against the project memory.
+
+The corpus is present only as its chunk memory. Every HSA layer scores its retrieval queries against the
+resident landmarks of the whole pool (the memory's chunks, then the question's own chunks as they complete)
+with `pool_select`, and reads K/V of just the chosen chunks with `pool_attend` (memory.read_chunks for the
+corpus). The window layers keep a KV cache of the question document.
+"""
+
+from collections.abc import Collection, Iterator, Sequence
+from typing import NamedTuple
+
+import torch
+
+from kernels.hsa.pool import pool_attend, pool_select
+from model.encode import check_memory_layout
+from model.layers import KVCache
+from model.memory import ChunkMemory
+from model.transformer import HSABlock, Transformer
+
+
+class GeneratedToken(NamedTuple):
+    """One answer token with the memory chunks it drew on: pool rows (memory.landmarks() order) and their
+    retrieval weights summed over HSA layers and KV heads, highest first."""
+    token_id: int
+    rows: torch.Tensor  # (n,) int64
+    weights: torch.Tensor  # (n,) fp32
+
+
+class QuestionState:
+    """Incremental inference over one question document (B = 1) against a ChunkMemory."""
+
+    def __init__(self, model: Transformer, memory: ChunkMemory, max_len: int, top_k: int | None = None):
+        check_memory_layout(model, memory)
+        cfg = self.cfg = model.cfg
+        self.model, self.memory = model, memory
+        self.device = model.embed.weight.device
+        self.dtype = torch.bfloat16 if self.device.type == "cuda" else model.embed.weight.dtype
+        self.top_k = top_k or cfg.hsa_top_k
+        self.view = memory.landmarks(self.device)  # pins the pool that read_chunks will read
+        self.n_memory = len(self.view)
+        self.max_len = max_len
+        max_chunks = max_len // cfg.chunk_size
+        # the pool's landmarks: the memory's, then room for the question's own chunks
+        self.landmarks = torch.empty(self.n_memory + max_chunks, cfg.hsa_kv_heads, cfg.landmark_dim,
+                                     device=self.device, dtype=self.dtype)
+        self.landmarks[:self.n_memory] = self.view.landmarks
+        kv_shape = (max_chunks, cfg.chunk_size, cfg.hsa_kv_heads, cfg.hsa_head_dim)
+        self.own_k = torch.empty(kv_shape, device=self.device, dtype=self.dtype)
+        self.own_v = torch.empty(kv_shape, device=self.device, dtype=self.dtype)
+        self.own_chunks = 0
+        self.pending: list[torch.Tensor] = []  # lower-half outputs of the question's unfinished chunk
+        self.caches = [KVCache.empty(max_len, cfg.n_heads, cfg.head_dim, self.device, self.dtype)
+                       for _ in range(cfg.n_layers)]
+        self.pos = 0
+
+    def fetch(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """K/V (U, S, H_kv, D) of sorted unique pool ids: memory rows from the memory, the rest our own."""
+        split = int(torch.searchsorted(ids, self.n_memory))
+        keys, values = [], []
+        if split:
+            k, v = self.memory.read_chunks(ids[:split], device=self.device)
+            keys.append(k.to(self.dtype))
+            values.append(v.to(self.dtype))
+        if split < len(ids):
+            own = ids[split:] - self.n_memory
+            keys.append(self.own_k[own])
+            values.append(self.own_v[own])
+        return torch.cat(keys), torch.cat(values)
+
+    def _add_own_chunks(self, lower_out: torch.Tensor) -> None:
+        """Run the chunk encoder on every question chunk that is now complete and add it to the pool."""
+        S = self.cfg.chunk_size
+        self.pending.append(lower_out[0])
+        pending = torch.cat(self.pending)
+        whole = pending.shape[0] // S * S
+        if whole:
+            encoded = self.model.encoder(pending[None, :whole], self.model.rotary)
+            n, a = whole // S, self.own_chunks
+            self.landmarks[self.n_memory + a:self.n_memory + a + n] = encoded.landmarks[0]
+            self.own_k[a:a + n] = encoded.k[0].view(n, S, *encoded.k.shape[2:])
+            self.own_v[a:a + n] = encoded.v[0].view(n, S, *encoded.v.shape[2:])
+            self.own_chunks += n
+        self.pending = [pending[whole:]]
+
+    def _hsa(self, layer: HSABlock, x: torch.Tensor, visible: torch.Tensor):
+        q, rq = layer.queries(x)  # (1, Tq, H, D), (1, Tq, H_kv, Dl)
+        pool = self.landmarks[:self.n_memory + self.own_chunks]
+        if len(pool) == 0:  # nothing to retrieve yet: HSA contributes zero, as in the training operator
+            Tq = x.shape[1]
+            empty = torch.full((Tq, self.cfg.hsa_kv_heads, self.top_k), -1, device=self.device)
+            return layer.mix(x, torch.zeros_like(q)), empty, torch.zeros(empty.shape, device=self.device)
+        indices, scores = pool_select(rq[0].to(pool.dtype), pool, self.top_k, visible=visible)
+        out, weights = pool_attend(q[0], indices, scores, self.fetch)  # (Tq, H, D), (Tq, H_kv, K)
+        return layer.mix(x, out[None]), indices, weights
+
+    @torch.no_grad()
+    def feed(self, ids: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Run question tokens; returns logits (Tq, V) fp32 and the last token's retrieval: the chosen memory
+        rows (n,) and their weights (n,) summed over HSA layers and KV heads."""
+        Tq, start = len(ids), self.pos
+        if start + Tq > self.max_len:
+            raise ValueError(f"question of {start + Tq} tokens exceeds max_len {self.max_len}")
+        idx = torch.as_tensor(list(ids), dtype=torch.long, device=self.device)[None]  # (1, Tq)
+        positions = torch.arange(start, start + Tq, device=self.device)
+        rope = self.model.rotary(positions[None])
+        # chunks of the question that complete before token t are visible to it
+        visible = self.n_memory + positions // self.cfg.chunk_size
+        citations = []
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+            x = self.model.embed(idx)
+            for layer, cache in zip(self.model.lower, self.caches, strict=False):
+                x = layer.step(x, rope, cache, start)
+            self._add_own_chunks(x)
+            for layer, cache in zip(self.model.upper, self.caches[self.cfg.n_lower:], strict=True):
+                if isinstance(layer, HSABlock):
+                    x = x + layer.attn.step(layer.attn_norm(x), rope, cache, start)
+                    x, indices, weights = self._hsa(layer, x, visible)
+                    citations.append((indices[-1], weights[-1]))
+                else:
+                    x = layer.step(x, rope, cache, start)
+            logits = self.model.logits(x)[0].float()
+        self.pos += Tq
+        return logits, *self._memory_rows(citations)
+
+    def _memory_rows(self, citations) -> tuple[torch.Tensor, torch.Tensor]:
+        indices = torch.cat([i.flatten() for i, _ in citations]).cpu()
+        weights = torch.cat([w.flatten() for _, w in citations]).float().cpu()
+        keep = (indices >= 0) & (indices < self.n_memory)  # the question's own chunks are not sources
+        rows, inverse = torch.unique(indices[keep], return_inverse=True)
+        totals = torch.zeros(len(rows)).index_add_(0, inverse, weights[keep])
+        order = torch.argsort(totals, descending=True, stable=True)
+        return rows[order], totals[order]
+
+
+@torch.no_grad()
+def generate(model: Transformer, memory: ChunkMemory, prompt_ids: Sequence[int], *, max_new_tokens: int,
+             temperature: float = 0.0, top_k_chunks: int | None = None, stop_ids: Collection[int] = (),
+             seed: int | None = None) -> Iterator[GeneratedToken]:
+    """Stream answer tokens for a question document (e.g. Tokenizer.chat(...)) against the memory.
+
+    temperature 0 = greedy; top_k_chunks overrides the model's HSA top-k; generation ends after a token in
+    stop_ids (which is yielded) or max_new_tokens.
+    """
+    if not prompt_ids:
+        raise ValueError("generate needs at least one prompt token")
+    was_training = model.training
+    model.eval()
+    try:
+        state = QuestionState(model, memory, len(prompt_ids) + max_new_tokens, top_k_chunks)
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        logits, rows, weights = state.feed(prompt_ids)
+        for n in range(max_new_tokens):
+            last = logits[-1].cpu()
+            if temperature > 0:
+                probs = torch.softmax(last / temperature, dim=-1)
+                token = int(torch.multinomial(probs, 1, generator=generator))
+            else:
+                token = int(torch.argmax(last))
+            yield GeneratedToken(token, rows, weights)
+            if token in stop_ids or n == max_new_tokens - 1:
+                return
+            logits, rows, weights = state.feed([token])
+    finally:
+        model.train(was_training)

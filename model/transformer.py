@@ -1,0 +1,207 @@
+"""The HSA transformer (DESIGN.md section 3), packed training forward.
+
+    lower half     n_layers/2 sliding-window layers (RoPE, positions restart at every document)
+    chunk encoder  a CLS per 64-token chunk, one bidirectional layer -> landmarks, per-token chunk K/V
+    upper half     groups of [SWA+HSA layer, SWA layers]; HSA reads the chunk memory and reaches the residual
+                   stream only through the MLP: x + MLP(norm(x + W_o . hsa))
+
+A batch row packs whole documents, each padded to whole chunks; `doc_ids` (B, T) names the document of every
+token. Window attention never crosses a document boundary, so HSA is the only path between documents.
+The inference path (encode.py, generate.py) runs the same modules through their `step` methods.
+"""
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from kernels.hsa import hsa_attention
+from model.config import ModelConfig
+from model.layers import Attention, KVCache, MoE, RMSNorm, Rotary, make_ffn
+
+
+@dataclass
+class ChunkMemory:
+    """Chunk encoder output for a packed sequence: k, v (B, T, H_kv, D); landmarks (B, T // S, H_kv, Dl)."""
+    k: torch.Tensor
+    v: torch.Tensor
+    landmarks: torch.Tensor
+
+
+def document_positions(doc_ids: torch.Tensor) -> torch.Tensor:
+    """(B, T) document ids -> (B, T) position of each token inside its document (restarts at every change)."""
+    B, T = doc_ids.shape
+    index = torch.arange(T, device=doc_ids.device).expand(B, T)
+    starts = torch.ones_like(doc_ids, dtype=torch.bool)
+    starts[:, 1:] = doc_ids[:, 1:] != doc_ids[:, :-1]
+    first = torch.where(starts, index, torch.zeros_like(index)).cummax(dim=1).values  # start of own document
+    return index - first
+
+
+class Block(nn.Module):
+    """Pre-norm sliding-window layer: x + attn(norm(x)), then x + ffn(norm(x))."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.attn_norm, self.attn = RMSNorm(cfg.d_model, cfg.norm_eps), Attention(cfg, cfg.window)
+        self.ffn_norm, self.ffn = RMSNorm(cfg.d_model, cfg.norm_eps), make_ffn(cfg)
+
+    def forward(self, x, rope, doc_ids, memory: ChunkMemory | None = None):
+        x = x + self.attn(self.attn_norm(x), rope, doc_ids)
+        return x + self.ffn(self.ffn_norm(x))
+
+    def step(self, x, rope, cache: KVCache, start: int):
+        x = x + self.attn.step(self.attn_norm(x), rope, cache, start)
+        return x + self.ffn(self.ffn_norm(x))
+
+
+class HSABlock(nn.Module):
+    """SWA layer with hierarchical sparse attention over the chunk memory in front of its MLP."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        C = cfg.d_model
+        self.attn_norm, self.attn = RMSNorm(C, cfg.norm_eps), Attention(cfg, cfg.window)
+        self.hsa_norm = RMSNorm(C, cfg.norm_eps)
+        self.wq = nn.Linear(C, cfg.hsa_heads * cfg.hsa_head_dim, bias=False)
+        self.q_norm = RMSNorm(cfg.hsa_head_dim, cfg.norm_eps)  # per head; the chunk keys are normalised too
+        self.retrieval_norm = RMSNorm(C, cfg.norm_eps)
+        self.w_retrieval = nn.Linear(C, cfg.hsa_kv_heads * cfg.landmark_dim, bias=False)
+        self.wo = nn.Linear(cfg.hsa_heads * cfg.hsa_head_dim, C, bias=False)
+        self.ffn_norm, self.ffn = RMSNorm(C, cfg.norm_eps), make_ffn(cfg)
+
+    def queries(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B, T, C) -> attention queries (B, T, H, D) and retrieval queries (B, T, H_kv, Dl); no RoPE."""
+        B, T, _ = x.shape
+        q = self.q_norm(self.wq(self.hsa_norm(x)).view(B, T, self.cfg.hsa_heads, self.cfg.hsa_head_dim))
+        rq = self.w_retrieval(self.retrieval_norm(x)).view(B, T, self.cfg.hsa_kv_heads, self.cfg.landmark_dim)
+        return q, rq
+
+    def mix(self, x: torch.Tensor, hsa_out: torch.Tensor) -> torch.Tensor:
+        """The bypass residual: HSA output (B, T, H, D) reaches the stream only through the MLP."""
+        h = x + self.wo(hsa_out.flatten(2))
+        return x + self.ffn(self.ffn_norm(h))
+
+    def forward(self, x, rope, doc_ids, memory: ChunkMemory):
+        x = x + self.attn(self.attn_norm(x), rope, doc_ids)
+        q, rq = self.queries(x)
+        out, _, _ = hsa_attention(q, memory.k, memory.v, rq, memory.landmarks, self.cfg.hsa_top_k,
+                                  chunk_size=self.cfg.chunk_size)
+        return self.mix(x, out)
+
+
+class ChunkEncoder(nn.Module):
+    """One bidirectional layer over each chunk plus a learnable CLS; RoPE positions 0..S inside the chunk."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        C = cfg.d_model
+        self.cls = nn.Parameter(torch.zeros(C))
+        self.attn_norm, self.attn = RMSNorm(C, cfg.norm_eps), Attention(cfg, window=None)
+        self.ffn_norm, self.ffn = RMSNorm(C, cfg.norm_eps), make_ffn(cfg)
+        self.out_norm = RMSNorm(C, cfg.norm_eps)
+        self.w_landmark = nn.Linear(C, cfg.hsa_kv_heads * cfg.landmark_dim, bias=False)
+        self.w_kv = nn.Linear(C, 2 * cfg.hsa_kv_heads * cfg.hsa_head_dim, bias=False)
+        self.k_norm = RMSNorm(cfg.hsa_head_dim, cfg.norm_eps)
+
+    def forward(self, x: torch.Tensor, rotary: Rotary) -> ChunkMemory:
+        """x (B, T, C) hidden states at L/2, T a multiple of S -> ChunkMemory."""
+        cfg, (B, T, C) = self.cfg, x.shape
+        S, N = cfg.chunk_size, T // cfg.chunk_size
+        if T % S:
+            raise ValueError(f"sequence length {T} is not a whole number of {S}-token chunks")
+        cls = self.cls.to(x.dtype).expand(B * N, 1, C)
+        h = torch.cat([x.reshape(B * N, S, C), cls], dim=1)  # (B*N, S+1, C)
+        rope = rotary(torch.arange(S + 1, device=x.device)[None])  # CLS sits after the chunk's tokens
+        h = h + self.attn(self.attn_norm(h), rope)
+        h = self.out_norm(h + self.ffn(self.ffn_norm(h)))
+        # projected at every position, then the CLS row taken: a matmul over few rows (one per chunk) rounds
+        # differently with the number of rows on CPU, which would tie a document's landmarks to its batch
+        landmarks = self.w_landmark(h)[:, S].view(B, N, cfg.hsa_kv_heads, cfg.landmark_dim)
+        kv = self.w_kv(h[:, :S]).view(B, T, 2, cfg.hsa_kv_heads, cfg.hsa_head_dim)
+        k, v = kv.unbind(2)  # (B, T, H_kv, D) each
+        return ChunkMemory(self.k_norm(k), v, landmarks)
+
+
+class Transformer(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.rotary = Rotary(cfg.head_dim, cfg.rope_theta)
+        self.lower = nn.ModuleList(Block(cfg) for _ in range(cfg.n_lower))
+        self.encoder = ChunkEncoder(cfg)
+        self.upper = nn.ModuleList(
+            HSABlock(cfg) if i in cfg.hsa_layers else Block(cfg) for i in range(cfg.n_lower, cfg.n_layers)
+        )
+        self.norm = RMSNorm(cfg.d_model, cfg.norm_eps)
+        self.lm_head = None if cfg.tie_embeddings else nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
+        self.apply(self._init_weights)
+        residual_std = 0.02 / math.sqrt(2 * cfg.n_layers)  # GPT-2: output projections scaled by depth
+        for name, p in self.named_parameters():
+            if name.endswith(("wo.weight", "w_out.weight", "w_out")):
+                nn.init.normal_(p, mean=0.0, std=residual_std)
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear | nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        elif isinstance(module, MoE):
+            nn.init.normal_(module.w_in, mean=0.0, std=0.02)
+            nn.init.normal_(module.w_out, mean=0.0, std=0.02)
+        elif isinstance(module, ChunkEncoder):
+            nn.init.normal_(module.cls, mean=0.0, std=0.02)
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.norm(x)
+        return F.linear(x, self.embed.weight) if self.lm_head is None else self.lm_head(x)
+
+    def encode_lower(self, idx: torch.Tensor, doc_ids: torch.Tensor):
+        """Embedding, lower half and chunk encoder: (hidden (B, T, C), rope, ChunkMemory)."""
+        rope = self.rotary(document_positions(doc_ids))
+        x = self.embed(idx)
+        for layer in self.lower:
+            x = layer(x, rope, doc_ids)
+        return x, rope, self.encoder(x, self.rotary)
+
+    def forward(self, idx: torch.Tensor, doc_ids: torch.Tensor, targets: torch.Tensor | None = None):
+        """idx, doc_ids (B, T) with T a multiple of S and every document a whole number of chunks.
+
+        Returns logits (B, T, V) and, given targets (B, T) (-1 = ignore), the mean cross-entropy.
+        On CUDA run it under torch.autocast("cuda", torch.bfloat16): HSA then takes the Triton kernels.
+        """
+        x, rope, memory = self.encode_lower(idx, doc_ids)
+        for layer in self.upper:
+            x = layer(x, rope, doc_ids, memory)
+        logits = self.logits(x)
+        if targets is None:
+            return logits, None
+        flat = logits.float().view(-1, logits.shape[-1])
+        loss = F.cross_entropy(flat, targets.reshape(-1), ignore_index=-1)
+        return logits, loss
+
+    def moe_layers(self) -> list[MoE]:
+        return [m for m in self.modules() if isinstance(m, MoE)]
+
+    def update_moe_biases(self) -> None:
+        """Call after each optimizer step: auxiliary-loss-free load balancing of every MoE layer."""
+        for moe in self.moe_layers():
+            moe.update_bias()
+
+
+def pack_documents(docs: list[list[int]], chunk_size: int, pad_id: int) -> tuple[list[int], list[int]]:
+    """Concatenate documents, each padded to whole chunks: (ids, doc_ids) of equal length."""
+    ids: list[int] = []
+    doc_ids: list[int] = []
+    for n, doc in enumerate(docs):
+        padded = len(doc) + (-len(doc)) % chunk_size
+        ids += list(doc) + [pad_id] * (padded - len(doc))
+        doc_ids += [n] * padded
+    return ids, doc_ids

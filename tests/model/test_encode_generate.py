@@ -1,0 +1,118 @@
+import pytest
+import torch
+
+from model.config import ModelConfig
+from model.encode import encode_batch, encode_documents
+from model.generate import QuestionState, generate
+from model.memory import DiskMemory, InMemoryMemory
+from model.transformer import Transformer, pack_documents
+
+LENGTHS = [100, 300, 64, 150, 5]
+
+
+def make_model(ffn="swiglu") -> Transformer:
+    torch.manual_seed(0)
+    return Transformer(ModelConfig.from_name("hsa-tiny", ffn=ffn)).eval()
+
+
+def random_docs(lengths, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randint(8, 16000, (n,), generator=g).tolist() for n in lengths]
+
+
+def memory_for(model, dtype=torch.bfloat16, **kw):
+    cfg = model.cfg
+    return InMemoryMemory(chunk_size=cfg.chunk_size, kv_heads=cfg.hsa_kv_heads, head_dim=cfg.hsa_head_dim,
+                          landmark_dim=cfg.landmark_dim, dtype=dtype, **kw)
+
+
+@pytest.mark.parametrize("ffn", ["swiglu", "moe"])
+def test_memory_is_bitwise_independent_of_batching_and_order(ffn):
+    model = make_model(ffn)
+    docs = random_docs(LENGTHS)
+    alone = [encode_batch(model, [d])[0] for d in docs]
+    together = encode_batch(model, docs)
+    shuffled_order = [3, 0, 4, 2, 1]
+    shuffled = encode_batch(model, [docs[i] for i in shuffled_order])
+    for i, (one, two) in enumerate(zip(alone, together, strict=True)):
+        assert one[0].shape == (-(-LENGTHS[i] // 64), 1, 16)
+        for a, b, c in zip(one, two, shuffled[shuffled_order.index(i)], strict=True):
+            assert torch.equal(a, b) and torch.equal(a, c)
+
+
+def test_encode_documents_writes_every_document():
+    model = make_model()
+    docs = random_docs(LENGTHS)
+    memory = memory_for(model, dtype=torch.float32)
+    seen = []
+    encode_documents(model, docs, memory, [f"doc{i}" for i in range(5)], max_batch_tokens=400,
+                     progress=seen.append)
+    assert seen[-1] == 5 and len(seen) > 1  # several batches
+    assert memory.chunk_count == sum(-(-n // 64) for n in LENGTHS)
+    landmarks, keys, _ = memory.read_document("doc1")
+    ref = encode_batch(model, [docs[1]])[0]
+    assert torch.equal(landmarks, ref[0]) and torch.equal(keys, ref[1])
+    bad = InMemoryMemory(chunk_size=64, kv_heads=1, head_dim=32, landmark_dim=16)
+    with pytest.raises(ValueError, match="does not fit model"):
+        encode_documents(model, docs, bad, [f"doc{i}" for i in range(5)])
+
+
+def test_inference_path_matches_packed_training_forward():
+    """Corpus documents + a question packed in one sequence give the logits that encoding the documents into
+    memory and then running the question (all at once, or token by token) gives."""
+    model = make_model()
+    docs = random_docs(LENGTHS)
+    question = random_docs([150], seed=2)[0]
+    ids, doc_ids = pack_documents(docs + [question], 64, 0)
+    with torch.no_grad():
+        logits, _ = model(torch.tensor([ids]), torch.tensor([doc_ids]))
+    start = len(ids) - 192  # the question, padded to 3 chunks, is the last document
+    expected = logits[0, start:start + 150]
+    memory = memory_for(model, dtype=torch.float32)
+    encode_documents(model, docs, memory, [f"doc{i}" for i in range(5)])
+    prefill, _, _ = QuestionState(model, memory, 200).feed(question)
+    torch.testing.assert_close(prefill, expected, rtol=1e-4, atol=1e-4)
+    state = QuestionState(model, memory, 200)
+    stepped = torch.cat([state.feed(question[i:i + 7])[0] for i in range(0, 150, 7)])
+    torch.testing.assert_close(stepped, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_greedy_generation_identical_in_memory_and_on_disk(tmp_path):
+    model = make_model()
+    docs = random_docs(LENGTHS)
+    question = random_docs([70], seed=3)[0]
+    cfg = model.cfg
+    in_ram = memory_for(model)
+    on_disk = DiskMemory.open(tmp_path / "memory", fingerprint="test", chunk_size=cfg.chunk_size,
+                              kv_heads=cfg.hsa_kv_heads, head_dim=cfg.hsa_head_dim,
+                              landmark_dim=cfg.landmark_dim)
+    keys = [f"doc{i}" for i in range(5)]
+    with on_disk:
+        for memory in (in_ram, on_disk):
+            encode_documents(model, docs, memory, keys)
+        runs = [list(generate(model, memory, question, max_new_tokens=12)) for memory in (in_ram, on_disk)]
+    assert [t.token_id for t in runs[0]] == [t.token_id for t in runs[1]]
+    assert len(runs[0]) == 12
+    for a, b in zip(*runs, strict=True):
+        assert torch.equal(a.rows, b.rows) and torch.equal(a.weights, b.weights)
+    for token in runs[0]:
+        # one HSA layer, one KV head: the weights over memory chunks sum to at most 1, highest first
+        assert 0 < token.weights.sum() <= 1 + 1e-5 and len(token.rows) <= cfg.hsa_top_k
+        assert torch.all(token.weights[:-1] >= token.weights[1:])
+        assert token.rows.max() < in_ram.chunk_count
+
+
+def test_generation_stops_and_samples():
+    model = make_model()
+    memory = memory_for(model)
+    encode_documents(model, random_docs([200]), memory, ["a"])
+    prompt = random_docs([20], seed=4)[0]
+    greedy = [t.token_id for t in generate(model, memory, prompt, max_new_tokens=5)]
+    first = greedy.index(greedy[-1])  # a random model repeats itself: stop at the first occurrence
+    stopped = list(generate(model, memory, prompt, max_new_tokens=5, stop_ids={greedy[-1]}))
+    assert [t.token_id for t in stopped] == greedy[:first + 1]
+    sampled = [[t.token_id for t in generate(model, memory, prompt, max_new_tokens=5, temperature=1.0,
+                                             seed=seed)] for seed in (1, 1, 2)]
+    assert sampled[0] == sampled[1] != sampled[2]
+    empty = memory_for(model)  # nothing encoded yet: the question still gets an answer
+    assert len(list(generate(model, empty, prompt, max_new_tokens=3))) == 3
