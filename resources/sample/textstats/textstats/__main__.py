@@ -1,0 +1,3 @@
+from textstats.cli import main
+
+raise SystemExit(main())
