@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -64,6 +65,23 @@ def test_ingest_json_has_exactly_the_documented_shape(tree: Path, cli_env: dict[
     }
     again = json.loads(run(cli_env, "ingest", str(tree), "--json", "--size-limit-mb", "2").stdout)
     assert again["files"] == {"parsed": 0, "unchanged": 2, "skipped": 2, "failed": 0}
+
+
+def test_ingest_of_the_project_folder_keeps_roots_added_earlier(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    main_root, extra = tmp_path / "app", tmp_path / "contracts"
+    main_root.mkdir()
+    (main_root / "app.py").write_text("def run():\n    pass\n")
+    extra.mkdir()
+    (extra / "terms.md").write_text("# Terms\n")
+    first = json.loads(run(cli_env, "ingest", str(main_root), str(extra), "--json").stdout)
+    assert first["documents"] == 2
+    again = json.loads(run(cli_env, "ingest", str(main_root), "--json").stdout)
+    assert (again["documents"], again["files"]["unchanged"]) == (2, 2)  # contracts/ is still in the project
+    shutil.rmtree(extra)
+    after_delete = json.loads(run(cli_env, "ingest", str(main_root), "--json").stdout)
+    assert after_delete["documents"] == 1  # a root gone from disk leaves the project
 
 
 def test_ingest_human_output(tree: Path, cli_env: dict[str, str]) -> None:

@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from app.core.project import list_projects
+from app.core.project import list_projects, project_paths
 from ingest.pipeline import IngestReport, Progress, ingest
 from ingest.scan import DEFAULT_SIZE_LIMIT, ScanError
 from ingest.watch import Watcher, WatchEvent
@@ -125,7 +125,7 @@ def run_ingest(args: argparse.Namespace) -> int:
     size_limit = _size_limit(args)
     with _StopOnInterrupt() as stop:
         report = ingest(
-            args.paths,
+            project_paths(args.paths),
             size_limit=size_limit,
             progress=_progress_printer(),
             should_stop=lambda: stop.requested,
@@ -146,7 +146,7 @@ def run_ingest(args: argparse.Namespace) -> int:
 
 def run_watch(args: argparse.Namespace) -> int:
     size_limit = _size_limit(args)
-    watcher = Watcher(args.paths, size_limit=size_limit)
+    watcher = Watcher(project_paths(args.paths), size_limit=size_limit)
 
     def show(event: WatchEvent) -> None:
         reason = f": {event.reason}" if event.reason else ""

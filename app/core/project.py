@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from ingest.paths import DB_NAME, projects_dir
+from ingest.paths import DB_NAME, project_db_path, projects_dir
+from ingest.scan import resolve_roots
 from ingest.store import Store
 
 
@@ -40,3 +43,19 @@ def list_projects() -> list[ProjectSummary]:
         except sqlite3.DatabaseError as exc:
             raise sqlite3.DatabaseError(f"{db_path}: {exc}") from exc
     return sorted(summaries, key=lambda s: s.root)
+
+
+def project_paths(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """The paths a command-line run works on: those given, then every other root the project already has.
+
+    `ingest A` after `ingest A B` (or after a folder was added in the window) refreshes the whole project
+    rather than dropping B: only the window's "remove folder" takes a root away. A stored root that no
+    longer exists on disk is left out, so its files leave the project. Raises ScanError for a bad PATH.
+    """
+    given = [str(root.path) for root in resolve_roots(paths)]
+    db_path = project_db_path(given[0])
+    if not db_path.exists():
+        return given
+    with Store(db_path) as store:
+        stored = [str(root.path) for root in store.roots()]
+    return [*given, *[path for path in stored if path not in given and os.path.exists(path)]]
