@@ -2,8 +2,12 @@
 
 The corpus is present only as its chunk memory. Every HSA layer scores its retrieval queries against the
 resident landmarks of the whole pool (the memory's chunks, then the question's own chunks as they complete)
-with `pool_select`, and reads K/V of just the chosen chunks with `pool_attend` (memory.read_chunks for the
-corpus). The window layers keep a KV cache of the question document.
+with `pool_select`, and reads K/V of just the chosen chunks (memory.read_chunks for the corpus) for
+`attend_rows`. The window layers keep a KV cache of the question document.
+
+A step reads the device once per HSA layer (which chunks were chosen: the memory's K/V are read on the host
+for exactly those) and once for the next token; the citations are read after that token, when the device is
+idle. RoPE tables, positions and visibility are computed once for max_len.
 """
 
 from collections.abc import Collection, Iterator, Sequence
@@ -11,7 +15,7 @@ from typing import NamedTuple
 
 import torch
 
-from kernels.hsa.pool import pool_attend, pool_select
+from kernels.hsa.pool import attend_rows, pool_select
 from model.encode import check_memory_layout
 from model.layers import KVCache
 from model.memory import ChunkMemory
@@ -29,7 +33,8 @@ class GeneratedToken(NamedTuple):
 class QuestionState:
     """Incremental inference over one question document (B = 1) against a ChunkMemory."""
 
-    def __init__(self, model: Transformer, memory: ChunkMemory, max_len: int, top_k: int | None = None):
+    def __init__(self, model: Transformer, memory: ChunkMemory, max_len: int, top_k: int | None = None,
+                 resident_chunks: bool = False):
         check_memory_layout(model, memory)
         cfg = self.cfg = model.cfg
         self.model, self.memory = model, memory
@@ -45,32 +50,66 @@ class QuestionState:
                                      device=self.device, dtype=self.dtype)
         self.landmarks[:self.n_memory] = self.view.landmarks
         kv_shape = (max_chunks, cfg.chunk_size, cfg.hsa_kv_heads, cfg.hsa_head_dim)
-        self.own_k = torch.empty(kv_shape, device=self.device, dtype=self.dtype)
-        self.own_v = torch.empty(kv_shape, device=self.device, dtype=self.dtype)
+        # resident_chunks: the whole pool's K/V on the device (the memory's, then the question's), indexed by
+        # pool id: the HSA layers then read nothing on the host and never wait for the device
+        self.pool_k = self.pool_v = None
+        if resident_chunks:
+            keys, values = memory.resident_chunks(self.device)
+            if len(keys) != self.n_memory:
+                raise RuntimeError("the memory changed while the question was set up: try again")
+            pool_shape = (self.n_memory + max_chunks, *kv_shape[1:])
+            self.pool_k = torch.empty(pool_shape, device=self.device, dtype=self.dtype)
+            self.pool_v = torch.empty(pool_shape, device=self.device, dtype=self.dtype)
+            self.pool_k[:self.n_memory], self.pool_v[:self.n_memory] = keys, values
+            self.own_k, self.own_v = self.pool_k[self.n_memory:], self.pool_v[self.n_memory:]
+        else:
+            self.own_k = torch.empty(kv_shape, device=self.device, dtype=self.dtype)
+            self.own_v = torch.empty(kv_shape, device=self.device, dtype=self.dtype)
         self.own_chunks = 0
         self.pending: list[torch.Tensor] = []  # lower-half outputs of the question's unfinished chunk
+        self.pending_rows = 0
         self.caches = [KVCache.empty(max_len, cfg.n_heads, cfg.head_dim, self.device, self.dtype)
                        for _ in range(cfg.n_layers)]
         self.pos = 0
+        # per-position tables, sliced by every feed: RoPE (cos, sin) and the visible pool prefix (chunks of
+        # the question that complete before token t are visible to it)
+        positions = torch.arange(max_len, device=self.device)
+        self.rope = model.rotary(positions[None])
+        self.visible = self.n_memory + positions // cfg.chunk_size
+        self.pinned = self.device.type == "cuda"  # host -> device copies through pinned memory, non-blocking
 
     def fetch(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """K/V (U, S, H_kv, D) of sorted unique pool ids: memory rows from the memory, the rest our own."""
+        """K/V (U, S, H_kv, D) of sorted unique pool ids (best on the CPU: ids on the device cost a sync):
+        memory rows from the memory, the rest our own."""
+        ids = ids.to("cpu", torch.int64)
         split = int(torch.searchsorted(ids, self.n_memory))
         keys, values = [], []
         if split:
-            k, v = self.memory.read_chunks(ids[:split], device=self.device)
-            keys.append(k.to(self.dtype))
-            values.append(v.to(self.dtype))
+            k, v = self.memory.read_chunks(ids[:split])  # host tensors
+            keys.append(self._upload(k).to(self.dtype))
+            values.append(self._upload(v).to(self.dtype))
         if split < len(ids):
-            own = ids[split:] - self.n_memory
+            own = self._upload(ids[split:] - self.n_memory)
             keys.append(self.own_k[own])
             values.append(self.own_v[own])
+        if len(keys) == 1:
+            return keys[0], values[0]
         return torch.cat(keys), torch.cat(values)
+
+    def _upload(self, t: torch.Tensor) -> torch.Tensor:
+        """A host tensor on the device; on CUDA through pinned memory without blocking the host (the caching
+        host allocator keeps the pinned block until the copy has run)."""
+        if self.pinned:
+            return t.pin_memory().to(self.device, non_blocking=True)
+        return t.to(self.device)
 
     def _add_own_chunks(self, lower_out: torch.Tensor) -> None:
         """Run the chunk encoder on every question chunk that is now complete and add it to the pool."""
         S = self.cfg.chunk_size
         self.pending.append(lower_out[0])
+        self.pending_rows += lower_out.shape[1]
+        if self.pending_rows < S:  # no chunk completes: gather the rows only when one does
+            return
         pending = torch.cat(self.pending)
         whole = pending.shape[0] // S * S
         if whole:
@@ -81,30 +120,49 @@ class QuestionState:
             self.own_v[a:a + n] = encoded.v[0].view(n, S, *encoded.v.shape[2:])
             self.own_chunks += n
         self.pending = [pending[whole:]]
+        self.pending_rows = pending.shape[0] - whole
 
     def _hsa(self, layer: HSABlock, x: torch.Tensor, visible: torch.Tensor):
+        """HSA of layer for x (1, Tq, C): (mixed x, chosen pool ids (Tq, H_kv, K) (on the CPU unless the pool
+        is resident), weights (Tq, H_kv, K) fp32 on the device): pool_attend, one device read."""
         q, rq = layer.queries(x)  # (1, Tq, H, D), (1, Tq, H_kv, Dl)
         pool = self.landmarks[:self.n_memory + self.own_chunks]
+        Tq = x.shape[1]
         if len(pool) == 0:  # nothing to retrieve yet: HSA contributes zero, as in the training operator
-            Tq = x.shape[1]
-            empty = torch.full((Tq, self.cfg.hsa_kv_heads, self.top_k), -1, device=self.device)
+            empty = torch.full((Tq, self.cfg.hsa_kv_heads, self.top_k), -1)
             return layer.mix(x, torch.zeros_like(q)), empty, torch.zeros(empty.shape, device=self.device)
         indices, scores = pool_select(rq[0].to(pool.dtype), pool, self.top_k, visible=visible)
-        out, weights = pool_attend(q[0], indices, scores, self.fetch)  # (Tq, H, D), (Tq, H_kv, K)
-        return layer.mix(x, out[None]), indices, weights
+        if self.pool_k is not None:  # pool ids are rows of the resident pool: no gather, no device sync
+            out, weights = attend_rows(q[0], self.pool_k, self.pool_v, indices, scores)
+            return layer.mix(x, out[None]), indices, weights
+        chosen = indices.cpu()  # the layer's one device sync: which chunks to read is data-dependent
+        valid = chosen >= 0
+        ids = torch.unique(chosen[valid])  # sorted
+        if ids.numel() == 0:
+            weights = torch.zeros(chosen.shape, device=self.device)
+            return layer.mix(x, torch.zeros_like(q)), chosen, weights
+        chunk_k, chunk_v = self.fetch(ids)
+        rows = self._upload(torch.searchsorted(ids, chosen.clamp_min(0)).masked_fill(~valid, -1))
+        out, weights = attend_rows(q[0], chunk_k, chunk_v, rows, scores)  # (Tq, H, D), (Tq, H_kv, K)
+        return layer.mix(x, out[None]), chosen, weights
 
     @torch.no_grad()
     def feed(self, ids: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Run question tokens; returns logits (Tq, V) fp32 and the last token's retrieval: the chosen memory
         rows (n,) and their weights (n,) summed over HSA layers and KV heads."""
+        logits, citations = self._feed(ids)
+        return logits, *self._memory_rows(citations)
+
+    def _feed(self, ids: Sequence[int]) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+        """feed without reading the citations: logits and, per HSA layer, the last token's chosen pool ids
+        (H_kv, K) and weights (H_kv, K) on the device (ids on the CPU unless resident), for _memory_rows."""
         Tq, start = len(ids), self.pos
         if start + Tq > self.max_len:
             raise ValueError(f"question of {start + Tq} tokens exceeds max_len {self.max_len}")
         idx = torch.as_tensor(list(ids), dtype=torch.long, device=self.device)[None]  # (1, Tq)
-        positions = torch.arange(start, start + Tq, device=self.device)
-        rope = self.model.rotary(positions[None])
-        # chunks of the question that complete before token t are visible to it
-        visible = self.n_memory + positions // self.cfg.chunk_size
+        end = start + Tq
+        rope = tuple(t[:, start:end] for t in self.rope)
+        visible = self.visible[start:end]
         citations = []
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
             x = self.model.embed(idx)
@@ -120,11 +178,11 @@ class QuestionState:
                     x = layer.step(x, rope, cache, start)
             logits = self.model.logits(x)[0].float()
         self.pos += Tq
-        return logits, *self._memory_rows(citations)
+        return logits, citations
 
     def _memory_rows(self, citations) -> tuple[torch.Tensor, torch.Tensor]:
         indices = torch.cat([i.flatten() for i, _ in citations]).cpu()
-        weights = torch.cat([w.flatten() for _, w in citations]).float().cpu()
+        weights = torch.cat([w.flatten() for _, w in citations]).float().cpu()  # one small read
         keep = (indices >= 0) & (indices < self.n_memory)  # the question's own chunks are not sources
         rows, inverse = torch.unique(indices[keep], return_inverse=True)
         totals = torch.zeros(len(rows)).index_add_(0, inverse, weights[keep])
@@ -135,30 +193,32 @@ class QuestionState:
 @torch.no_grad()
 def generate(model: Transformer, memory: ChunkMemory, prompt_ids: Sequence[int], *, max_new_tokens: int,
              temperature: float = 0.0, top_k_chunks: int | None = None, stop_ids: Collection[int] = (),
-             seed: int | None = None) -> Iterator[GeneratedToken]:
+             seed: int | None = None, resident_chunks: bool = False) -> Iterator[GeneratedToken]:
     """Stream answer tokens for a question document (e.g. Tokenizer.chat(...)) against the memory.
 
     temperature 0 = greedy; top_k_chunks overrides the model's HSA top-k; generation ends after a token in
-    stop_ids (which is yielded) or max_new_tokens.
+    stop_ids (which is yielded) or max_new_tokens. resident_chunks: keep the memory's whole chunk K/V on the
+    model's device (memory.resident_chunks, cached with the memory's view; the first question reads it all)
+    so that decode steps read no chunks on the host; same results.
     """
     if not prompt_ids:
         raise ValueError("generate needs at least one prompt token")
     was_training = model.training
     model.eval()
     try:
-        state = QuestionState(model, memory, len(prompt_ids) + max_new_tokens, top_k_chunks)
+        state = QuestionState(model, memory, len(prompt_ids) + max_new_tokens, top_k_chunks, resident_chunks)
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        logits, rows, weights = state.feed(prompt_ids)
+        logits, citations = state._feed(prompt_ids)
         for n in range(max_new_tokens):
-            last = logits[-1].cpu()
             if temperature > 0:
-                probs = torch.softmax(last / temperature, dim=-1)
+                probs = torch.softmax(logits[-1].cpu() / temperature, dim=-1)
                 token = int(torch.multinomial(probs, 1, generator=generator))
             else:
-                token = int(torch.argmax(last))
+                token = int(torch.argmax(logits[-1]))  # on the device: reads back one index, not the row
+            rows, weights = state._memory_rows(citations)  # the device is idle now: no stall
             yield GeneratedToken(token, rows, weights)
             if token in stop_ids or n == max_new_tokens - 1:
                 return
-            logits, rows, weights = state.feed([token])
+            logits, citations = state._feed([token])
     finally:
         model.train(was_training)

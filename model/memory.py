@@ -10,6 +10,7 @@ PoolView whose landmarks stay resident (on the GPU when asked); read_chunks(rows
     mem.put("src/a.py", landmarks, keys, values)       # adds or replaces, atomically
     view = mem.landmarks(device="cuda")                # PoolView
     k, v = mem.read_chunks(rows, device="cuda")        # rows index view's order
+    k, v = mem.resident_chunks(device="cuda")          # all of the view's K/V, kept there (cached)
 """
 
 import shutil
@@ -57,6 +58,7 @@ class _State:
     landmarks: Tensor
     source: object  # InMemoryMemory: (keys, values) tensors; DiskMemory: the store's Snapshot
     resident: dict[str, Tensor] = field(default_factory=dict)  # landmarks per device
+    resident_kv: dict[str, tuple[Tensor, Tensor]] = field(default_factory=dict)  # all chunks' K/V per device
 
 
 class ChunkMemory(ABC):
@@ -137,6 +139,18 @@ class ChunkMemory(ABC):
         if device is not None:
             keys, values = keys.to(device), values.to(device)
         return keys, values
+
+    def resident_chunks(self, device=None) -> tuple[Tensor, Tensor]:
+        """K and V (N, S, H_kv, D) of every pool row of the last landmarks() view, on `device`, cached with
+        the view like its landmarks (until the memory changes): a device-resident pool that decoding indexes
+        without host reads. The first call per device reads (and checks) the whole memory."""
+        with self._lock:
+            state = self._pinned or self._pin(self._current())
+            where = str(torch.device(device)) if device is not None else "cpu"
+            if where not in state.resident_kv:
+                keys, values = self._read(state, np.arange(len(state.doc_index), dtype=np.int64))
+                state.resident_kv[where] = (keys.to(where), values.to(where))
+            return state.resident_kv[where]
 
     def read_document(self, doc_key: str) -> tuple[Tensor, Tensor, Tensor]:
         """One document's (landmarks, keys, values) as stored, on the CPU; KeyError if absent."""

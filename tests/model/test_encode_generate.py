@@ -75,6 +75,8 @@ def test_inference_path_matches_packed_training_forward():
     state = QuestionState(model, memory, 200)
     stepped = torch.cat([state.feed(question[i:i + 7])[0] for i in range(0, 150, 7)])
     torch.testing.assert_close(stepped, expected, rtol=1e-4, atol=1e-4)
+    resident = QuestionState(model, memory, 200, resident_chunks=True)  # whole pool's K/V on the device
+    torch.testing.assert_close(resident.feed(question)[0], prefill, rtol=0, atol=0)
 
 
 def test_greedy_generation_identical_in_memory_and_on_disk(tmp_path):
@@ -91,10 +93,14 @@ def test_greedy_generation_identical_in_memory_and_on_disk(tmp_path):
         for memory in (in_ram, on_disk):
             encode_documents(model, docs, memory, keys)
         runs = [list(generate(model, memory, question, max_new_tokens=12)) for memory in (in_ram, on_disk)]
-    assert [t.token_id for t in runs[0]] == [t.token_id for t in runs[1]]
+        # the memory's chunk K/V resident on the model's device: no host reads while decoding, same answer
+        runs += [list(generate(model, memory, question, max_new_tokens=12, resident_chunks=True))
+                 for memory in (in_ram, on_disk)]
     assert len(runs[0]) == 12
-    for a, b in zip(*runs, strict=True):
-        assert torch.equal(a.rows, b.rows) and torch.equal(a.weights, b.weights)
+    for run in runs[1:]:
+        assert [t.token_id for t in runs[0]] == [t.token_id for t in run]
+        for a, b in zip(runs[0], run, strict=True):
+            assert torch.equal(a.rows, b.rows) and torch.equal(a.weights, b.weights)
     for token in runs[0]:
         # one HSA layer, one KV head: the weights over memory chunks sum to at most 1, highest first
         assert 0 < token.weights.sum() <= 1 + 1e-5 and len(token.rows) <= cfg.hsa_top_k
