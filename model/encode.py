@@ -51,12 +51,12 @@ def encode_batch(model: Transformer, docs: Sequence[Sequence[int]]) -> list[tupl
         idx[r, :len(doc)] = torch.as_tensor(list(doc), dtype=torch.long)
         doc_ids[r, :chunks[r] * S] = 0
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-        _, _, memory = model.encode_lower(idx.to(device), doc_ids.to(device))
+        _, _, packed = model.encode_lower(idx.to(device), doc_ids.to(device))
     out = []
     for r, n in enumerate(chunks):
-        k = memory.k[r, :n * S].view(n, S, cfg.hsa_kv_heads, cfg.hsa_head_dim)  # (n, S, H_kv, D)
-        v = memory.v[r, :n * S].view(n, S, cfg.hsa_kv_heads, cfg.hsa_head_dim)
-        out.append((memory.landmarks[r, :n], k, v))
+        k = packed.k[r, :n * S].view(n, S, cfg.hsa_kv_heads, cfg.hsa_head_dim)  # (n, S, H_kv, D)
+        v = packed.v[r, :n * S].view(n, S, cfg.hsa_kv_heads, cfg.hsa_head_dim)
+        out.append((packed.landmarks[r, :n], k, v))
     return out
 
 

@@ -23,7 +23,7 @@ from model.layers import Attention, KVCache, MoE, RMSNorm, Rotary, make_ffn
 
 
 @dataclass
-class ChunkMemory:
+class PackedChunks:
     """Chunk encoder output for a packed sequence: k, v (B, T, H_kv, D); landmarks (B, T // S, H_kv, Dl)."""
     k: torch.Tensor
     v: torch.Tensor
@@ -48,7 +48,7 @@ class Block(nn.Module):
         self.attn_norm, self.attn = RMSNorm(cfg.d_model, cfg.norm_eps), Attention(cfg, cfg.window)
         self.ffn_norm, self.ffn = RMSNorm(cfg.d_model, cfg.norm_eps), make_ffn(cfg)
 
-    def forward(self, x, rope, doc_ids, memory: ChunkMemory | None = None):
+    def forward(self, x, rope, doc_ids, memory: PackedChunks | None = None):
         x = x + self.attn(self.attn_norm(x), rope, doc_ids)
         return x + self.ffn(self.ffn_norm(x))
 
@@ -85,7 +85,7 @@ class HSABlock(nn.Module):
         h = x + self.wo(hsa_out.flatten(2))
         return x + self.ffn(self.ffn_norm(h))
 
-    def forward(self, x, rope, doc_ids, memory: ChunkMemory):
+    def forward(self, x, rope, doc_ids, memory: PackedChunks):
         x = x + self.attn(self.attn_norm(x), rope, doc_ids)
         q, rq = self.queries(x)
         out, _, _ = hsa_attention(q, memory.k, memory.v, rq, memory.landmarks, self.cfg.hsa_top_k,
@@ -108,8 +108,8 @@ class ChunkEncoder(nn.Module):
         self.w_kv = nn.Linear(C, 2 * cfg.hsa_kv_heads * cfg.hsa_head_dim, bias=False)
         self.k_norm = RMSNorm(cfg.hsa_head_dim, cfg.norm_eps)
 
-    def forward(self, x: torch.Tensor, rotary: Rotary) -> ChunkMemory:
-        """x (B, T, C) hidden states at L/2, T a multiple of S -> ChunkMemory."""
+    def forward(self, x: torch.Tensor, rotary: Rotary) -> PackedChunks:
+        """x (B, T, C) hidden states at L/2, T a multiple of S -> PackedChunks."""
         cfg, (B, T, C) = self.cfg, x.shape
         S, N = cfg.chunk_size, T // cfg.chunk_size
         if T % S:
@@ -124,7 +124,7 @@ class ChunkEncoder(nn.Module):
         landmarks = self.w_landmark(h)[:, S].view(B, N, cfg.hsa_kv_heads, cfg.landmark_dim)
         kv = self.w_kv(h[:, :S]).view(B, T, 2, cfg.hsa_kv_heads, cfg.hsa_head_dim)
         k, v = kv.unbind(2)  # (B, T, H_kv, D) each
-        return ChunkMemory(self.k_norm(k), v, landmarks)
+        return PackedChunks(self.k_norm(k), v, landmarks)
 
 
 class Transformer(nn.Module):
@@ -164,7 +164,7 @@ class Transformer(nn.Module):
         return F.linear(x, self.embed.weight) if self.lm_head is None else self.lm_head(x)
 
     def encode_lower(self, idx: torch.Tensor, doc_ids: torch.Tensor):
-        """Embedding, lower half and chunk encoder: (hidden (B, T, C), rope, ChunkMemory)."""
+        """Embedding, lower half and chunk encoder: (hidden (B, T, C), rope, PackedChunks)."""
         rope = self.rotary(document_positions(doc_ids))
         x = self.embed(idx)
         for layer in self.lower:
@@ -177,9 +177,9 @@ class Transformer(nn.Module):
         Returns logits (B, T, V) and, given targets (B, T) (-1 = ignore), the mean cross-entropy.
         On CUDA run it under torch.autocast("cuda", torch.bfloat16): HSA then takes the Triton kernels.
         """
-        x, rope, memory = self.encode_lower(idx, doc_ids)
+        x, rope, packed = self.encode_lower(idx, doc_ids)
         for layer in self.upper:
-            x = layer(x, rope, doc_ids, memory)
+            x = layer(x, rope, doc_ids, packed)
         logits = self.logits(x)
         if targets is None:
             return logits, None
