@@ -18,6 +18,9 @@ class ModelConfig:
     of `group_size` layers: [one SWA+HSA layer, then group_size - 1 SWA layers].
     """
     name: str = "custom"
+    # "hsa": the model above; "dense": the in-domain baseline, every layer causal full attention over the
+    # whole packed sequence (RoPE, no document reset, no chunk encoder or HSA)
+    attention: str = "hsa"
     vocab_size: int = 16384
     pad_id: int = 0  # the tokenizer's <|pad|>: fills documents up to whole chunks
     d_model: int = 512
@@ -72,6 +75,8 @@ class ModelConfig:
                             f"{self.group_size}")
         if self.hsa_heads % self.hsa_kv_heads:
             problems.append(f"hsa_heads {self.hsa_heads} not a multiple of hsa_kv_heads {self.hsa_kv_heads}")
+        if self.attention not in ("hsa", "dense"):
+            problems.append(f"attention must be 'hsa' or 'dense', got {self.attention!r}")
         if self.ffn not in ("swiglu", "moe"):
             problems.append(f"ffn must be 'swiglu' or 'moe', got {self.ffn!r}")
         if self.ffn == "moe" and not 1 <= self.expert_top_k <= self.n_experts:
@@ -114,7 +119,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "hsa-tiny": dict(d_model=64, n_layers=4, group_size=2, window=32, n_heads=4, head_dim=16, hsa_heads=16,
                      hsa_kv_heads=1, hsa_head_dim=16, landmark_dim=16, hsa_top_k=2, ffn_hidden=128,
                      n_experts=4, expert_top_k=2, expert_hidden=64),
-    # the embedded model: 4 SWA layers, encoder, 2 groups of [SWA+HSA, SWA]
-    "hsa-mini": dict(d_model=512, n_layers=8, group_size=2, window=512, n_heads=8, head_dim=64, hsa_heads=16,
-                     hsa_kv_heads=1, hsa_head_dim=64, landmark_dim=64, hsa_top_k=8, ffn_hidden=1152),
+    # the embedded model (~23.9M parameters, bf16 weights < 48 MB): 4 SWA layers, encoder, 2 groups of
+    # [SWA+HSA, SWA]
+    "hsa-mini": dict(d_model=384, n_layers=8, group_size=2, window=512, n_heads=6, head_dim=64, hsa_heads=16,
+                     hsa_kv_heads=1, hsa_head_dim=64, landmark_dim=64, hsa_top_k=8, ffn_hidden=1024),
 }

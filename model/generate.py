@@ -18,16 +18,18 @@ import torch
 from kernels.hsa.pool import attend_rows, pool_select
 from model.encode import check_memory_layout
 from model.layers import KVCache
-from model.memory import ChunkMemory
+from model.memory import ChunkMemory, PoolView
 from model.transformer import HSABlock, Transformer
 
 
 class GeneratedToken(NamedTuple):
-    """One answer token with the memory chunks it drew on: pool rows (memory.landmarks() order) and their
-    retrieval weights summed over HSA layers and KV heads, highest first."""
+    """One answer token with the memory chunks it drew on: pool rows of `view` and their retrieval weights
+    summed over HSA layers and KV heads, highest first. view.doc_keys[view.doc_index[row]] and
+    view.chunk_index[row] name a row's document and chunk."""
     token_id: int
     rows: torch.Tensor  # (n,) int64
     weights: torch.Tensor  # (n,) fp32
+    view: PoolView  # the memory state the answer read (the same object for every token of one answer)
 
 
 class QuestionState:
@@ -216,7 +218,7 @@ def generate(model: Transformer, memory: ChunkMemory, prompt_ids: Sequence[int],
             else:
                 token = int(torch.argmax(logits[-1]))  # on the device: reads back one index, not the row
             rows, weights = state._memory_rows(citations)  # the device is idle now: no stall
-            yield GeneratedToken(token, rows, weights)
+            yield GeneratedToken(token, rows, weights, state.view)
             if token in stop_ids or n == max_new_tokens - 1:
                 return
             logits, citations = state._feed([token])

@@ -58,11 +58,12 @@ class KVCache:
 
 class Attention(nn.Module):
     """Multi-head self-attention with RoPE. `window`: sliding window over earlier tokens of the document;
-    window=None is bidirectional attention over the whole (short) sequence, as in the chunk encoder."""
+    window=None is attention over the whole sequence: bidirectional (the chunk encoder's short chunks) or,
+    with causal=True, causal full attention across documents (the dense baseline)."""
 
-    def __init__(self, cfg: ModelConfig, window: int | None):
+    def __init__(self, cfg: ModelConfig, window: int | None, causal: bool = False):
         super().__init__()
-        self.n_heads, self.head_dim, self.window = cfg.n_heads, cfg.head_dim, window
+        self.n_heads, self.head_dim, self.window, self.causal = cfg.n_heads, cfg.head_dim, window, causal
         self.wqkv = nn.Linear(cfg.d_model, 3 * cfg.n_heads * cfg.head_dim, bias=False)
         self.wo = nn.Linear(cfg.n_heads * cfg.head_dim, cfg.d_model, bias=False)
 
@@ -76,7 +77,8 @@ class Attention(nn.Module):
         B, T, _ = x.shape
         q, k, v = self.project(x, rope)
         if self.window is None:
-            y = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
+            y = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
+                                               is_causal=self.causal)
             y = y.transpose(1, 2)  # (B, T, H, D)
         else:
             y = windowed_attention(q, k, v, doc_ids, self.window)
@@ -196,7 +198,8 @@ class MoE(nn.Module):
                 # depend on how many other tokens chose the same expert
                 tokens = F.pad(flat[token_of_slot[start:start + n]], [0, 0, 0, -n % ROW_TILE])
                 gate, up = (tokens @ self.w_in[e]).chunk(2, dim=-1)
-                slot_out[rows] = ((F.silu(gate) * up) @ self.w_out[e])[:n]
+                out = ((F.silu(gate) * up) @ self.w_out[e])[:n]
+                slot_out[rows] = out.to(slot_out.dtype)  # under autocast the matmul gives bf16
                 start += n
         # summing the k slots in a fixed order keeps the result deterministic (no scatter-add)
         routed = (slot_out.view(-1, self.top_k, shape[-1]) * gates[..., None].to(flat.dtype)).sum(dim=1)

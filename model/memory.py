@@ -76,14 +76,20 @@ class ChunkMemory(ABC):
         self._pinned: _State | None = None  # the state the last landmarks() handed out; read_chunks reads it
 
     # ---- writing -------------------------------------------------------------------------------------------
-    def put_many(self, items: Iterable[tuple[str, Tensor, Tensor, Tensor]]) -> None:
-        """Add or replace documents (doc_key, landmarks, keys, values); all become live together."""
+    def put_many(
+        self, items: Iterable[tuple[str, Tensor, Tensor, Tensor]], remove: Iterable[str] = ()
+    ) -> None:
+        """Add or replace documents (doc_key, landmarks, keys, values) and drop the documents `remove`; all of
+        it becomes live together (e.g. a changed file's new version replaces its old key in one commit)."""
         checked = [self._checked(*item) for item in items]
         if len({key for key, *_ in checked}) < len(checked):
             raise ValueError("put_many: a document key appears twice in one call")
-        if checked:
+        if isinstance(remove, str):
+            raise TypeError("put_many(remove=...) takes a list of document keys, not one string")
+        dropped = [str(k) for k in remove if str(k) not in {key for key, *_ in checked}]
+        if checked or dropped:
             with self._lock:
-                self._put_many(checked)
+                self._put_many(checked, dropped)
 
     def put(self, doc_key: str, landmarks: Tensor, keys: Tensor, values: Tensor) -> None:
         self.put_many([(doc_key, landmarks, keys, values)])
@@ -195,7 +201,7 @@ class ChunkMemory(ABC):
 
     # ---- what an implementation provides (called under the lock) -------------------------------------------
     @abstractmethod
-    def _put_many(self, items: list[tuple[str, Tensor, Tensor, Tensor]]) -> None: ...
+    def _put_many(self, items: list[tuple[str, Tensor, Tensor, Tensor]], remove: list[str]) -> None: ...
 
     @abstractmethod
     def _remove(self, doc_keys: list[str]) -> None: ...
@@ -223,7 +229,9 @@ class InMemoryMemory(ChunkMemory):
         self._docs: dict[str, tuple[Tensor, Tensor, Tensor]] = {}
         self._gen = 0
 
-    def _put_many(self, items) -> None:
+    def _put_many(self, items, remove: list[str]) -> None:
+        for key in remove:
+            self._docs.pop(key, None)
         for key, landmarks, keys, values in items:
             self._docs[key] = (landmarks.clone(), keys.clone(), values.clone())
         self._gen += 1
@@ -304,8 +312,8 @@ class DiskMemory(ChunkMemory):
     def _tensor(self, raw: np.ndarray) -> Tensor:
         return torch.from_numpy(raw).view(self.dtype)
 
-    def _put_many(self, items) -> None:
-        self._store.put_many([(key, *(self._raw(t) for t in tensors)) for key, *tensors in items])
+    def _put_many(self, items, remove: list[str]) -> None:
+        self._store.put_many([(key, *(self._raw(t) for t in tensors)) for key, *tensors in items], remove)
 
     def _remove(self, doc_keys: list[str]) -> None:
         self._store.remove(doc_keys)

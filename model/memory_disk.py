@@ -20,6 +20,7 @@ import os
 import sqlite3
 import threading
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -286,12 +287,16 @@ class PageStore:
         return self.pages_dir / f"{page:06d}.page"
 
     # ---- writing -----------------------------------------------------------------------------------------
-    def put_many(self, items: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]) -> None:
-        """Add or replace documents (key, landmarks (n,H,Dl), keys (n,S,H,D), values (n,S,H,D)) at once."""
+    def put_many(self, items: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
+                 remove: Sequence[str] = ()) -> None:
+        """Add or replace documents (key, landmarks (n,H,Dl), keys (n,S,H,D), values (n,S,H,D)) and drop the
+        documents `remove`, in one transaction."""
         items = [self._checked(*item) for item in items]
         if len({item[0] for item in items}) < len(items):
             raise ValueError("put_many: a document key appears twice in one call")
         if not items:
+            if remove:
+                self.remove(list(remove))
             return
         with self._lock, _index_errors(self.folder), _write_transaction(self._conn):
             # Holding SQLite's write lock from here on, no other writer picks the same free slots.
@@ -312,6 +317,7 @@ class PageStore:
                 "INSERT INTO docs VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET chunks = "
                 "excluded.chunks, slots = excluded.slots, kv_crcs = excluded.kv_crcs, "
                 "landmark_crc = excluded.landmark_crc", plan)
+            self._conn.executemany("DELETE FROM docs WHERE key = ?", [(key,) for key in remove])
             self._conn.execute("UPDATE meta SET generation = generation + 1, pages = ?", (pages + new_pages,))
 
     def _checked(self, key, landmarks, keys, values):

@@ -21,6 +21,8 @@ from kernels.hsa import hsa_attention
 from model.config import ModelConfig
 from model.layers import Attention, KVCache, MoE, RMSNorm, Rotary, make_ffn
 
+IGNORE_INDEX = -100  # a target that takes no part in the loss (padding, prompts of QA documents)
+
 
 @dataclass
 class PackedChunks:
@@ -41,11 +43,13 @@ def document_positions(doc_ids: torch.Tensor) -> torch.Tensor:
 
 
 class Block(nn.Module):
-    """Pre-norm sliding-window layer: x + attn(norm(x)), then x + ffn(norm(x))."""
+    """Pre-norm sliding-window layer: x + attn(norm(x)), then x + ffn(norm(x)). dense=True: causal full
+    attention over the whole sequence instead (the dense baseline)."""
 
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, dense: bool = False):
         super().__init__()
-        self.attn_norm, self.attn = RMSNorm(cfg.d_model, cfg.norm_eps), Attention(cfg, cfg.window)
+        attn = Attention(cfg, None, causal=True) if dense else Attention(cfg, cfg.window)
+        self.attn_norm, self.attn = RMSNorm(cfg.d_model, cfg.norm_eps), attn
         self.ffn_norm, self.ffn = RMSNorm(cfg.d_model, cfg.norm_eps), make_ffn(cfg)
 
     def forward(self, x, rope, doc_ids, memory: PackedChunks | None = None):
@@ -133,11 +137,15 @@ class Transformer(nn.Module):
         self.cfg = cfg
         self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
         self.rotary = Rotary(cfg.head_dim, cfg.rope_theta)
-        self.lower = nn.ModuleList(Block(cfg) for _ in range(cfg.n_lower))
-        self.encoder = ChunkEncoder(cfg)
-        self.upper = nn.ModuleList(
-            HSABlock(cfg) if i in cfg.hsa_layers else Block(cfg) for i in range(cfg.n_lower, cfg.n_layers)
-        )
+        if cfg.attention == "dense":  # the in-domain baseline: n_layers causal full-attention blocks
+            self.lower = nn.ModuleList(Block(cfg, dense=True) for _ in range(cfg.n_layers))
+            self.encoder, self.upper = None, nn.ModuleList()
+        else:
+            self.lower = nn.ModuleList(Block(cfg) for _ in range(cfg.n_lower))
+            self.encoder = ChunkEncoder(cfg)
+            self.upper = nn.ModuleList(
+                HSABlock(cfg) if i in cfg.hsa_layers else Block(cfg) for i in range(cfg.n_lower, cfg.n_layers)
+            )
         self.norm = RMSNorm(cfg.d_model, cfg.norm_eps)
         self.lm_head = None if cfg.tie_embeddings else nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
         self.apply(self._init_weights)
@@ -171,20 +179,33 @@ class Transformer(nn.Module):
             x = layer(x, rope, doc_ids)
         return x, rope, self.encoder(x, self.rotary)
 
+    def dense_hidden(self, idx: torch.Tensor) -> torch.Tensor:
+        """The dense baseline's hidden states (B, T, C): positions 0..T-1 across the packed documents."""
+        B, T = idx.shape
+        rope = self.rotary(torch.arange(T, device=idx.device).expand(B, T))
+        x = self.embed(idx)
+        for layer in self.lower:
+            x = layer(x, rope, None)
+        return x
+
     def forward(self, idx: torch.Tensor, doc_ids: torch.Tensor, targets: torch.Tensor | None = None):
         """idx, doc_ids (B, T) with T a multiple of S and every document a whole number of chunks.
 
-        Returns logits (B, T, V) and, given targets (B, T) (-1 = ignore), the mean cross-entropy.
-        On CUDA run it under torch.autocast("cuda", torch.bfloat16): HSA then takes the Triton kernels.
+        Returns logits (B, T, V) and, given targets (B, T) (IGNORE_INDEX = -100 = ignore), the mean
+        cross-entropy. On CUDA run it under torch.autocast("cuda", torch.bfloat16): HSA then takes the Triton
+        kernels. The dense baseline (cfg.attention == "dense") ignores doc_ids.
         """
-        x, rope, packed = self.encode_lower(idx, doc_ids)
-        for layer in self.upper:
-            x = layer(x, rope, doc_ids, packed)
+        if self.encoder is None:
+            x = self.dense_hidden(idx)
+        else:
+            x, rope, packed = self.encode_lower(idx, doc_ids)
+            for layer in self.upper:
+                x = layer(x, rope, doc_ids, packed)
         logits = self.logits(x)
         if targets is None:
             return logits, None
         flat = logits.float().view(-1, logits.shape[-1])
-        loss = F.cross_entropy(flat, targets.reshape(-1), ignore_index=-1)
+        loss = F.cross_entropy(flat, targets.reshape(-1), ignore_index=IGNORE_INDEX)
         return logits, loss
 
     def moe_layers(self) -> list[MoE]:

@@ -167,6 +167,19 @@ def test_remove_drops_the_document_from_the_pool(memory):
         memory.read_document("a")
 
 
+def test_a_new_version_replaces_the_old_key_in_one_commit(memory):
+    memory.put_many([("a@1", *random_doc(2, 1)), ("b", *random_doc(3, 2))])
+    generation = memory.landmarks().generation
+    memory.put_many([("a@2", *random_doc(4, 3))], remove=["a@1", "gone"])
+    view = memory.landmarks()
+    assert view.generation == generation + 1  # one commit: never both versions, never neither
+    assert view.doc_keys == ["a@2", "b"]
+    assert len(view) == 7
+    assert torch.equal(bits(memory.read_document("a@2")[1]), bits(random_doc(4, 3)[1]))
+    memory.put_many([], remove=["b"])
+    assert memory.doc_keys() == ["a@2"]
+
+
 def test_reopening_from_disk_gives_identical_data(tmp_path):
     reference = InMemoryMemory(fingerprint="model-a", **SHAPES)
     with open_disk(tmp_path / "mem") as disk:

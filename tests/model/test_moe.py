@@ -70,3 +70,14 @@ def test_model_level_update_and_bias_is_saved():
     model(idx, torch.zeros_like(idx))
     model.update_moe_biases()
     assert all(m.route_bias.abs().sum() > 0 and m.expert_load.sum() == 0 for m in model.moe_layers())
+
+
+def test_moe_model_trains_under_bf16_autocast():
+    # the GPU trainer runs the forward under bf16 autocast: expert outputs (bf16) go into an fp32 buffer
+    cfg = ModelConfig.from_name("hsa-tiny", ffn="moe")
+    model = Transformer(cfg)
+    idx = torch.randint(8, cfg.vocab_size, (1, 128))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        _, loss = model(idx, torch.zeros_like(idx), idx)
+    loss.backward()
+    assert torch.isfinite(loss) and model.embed.weight.grad is not None

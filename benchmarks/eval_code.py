@@ -1,0 +1,175 @@
+"""Code question answering on held-out packages: definition lookup by citation, description-to-function.
+
+    python -m benchmarks.eval_code --model resources/model --corpus .train/corpus --questions 100 \\
+        --device cuda --out docs/eval-code.md
+    python -m benchmarks.eval_code --model resources/model --corpus .train/corpus --cpu-smoke
+
+Each held-out package is one project: all its files are encoded into the memory (one document per file, as
+the app does), then questions about its Python files (model/data/codeqa.py) are asked as chat documents.
+- where: "Where is X defined?" is correct when the top citation covers the definition's first line. The
+  top citation is the memory chunk with the largest retrieval weight summed over the answer's tokens (and
+  HSA layers and KV heads), mapped to lines through the tokenizer's character offsets.
+- which: "Which function does this: <docstring summary>?" (RepoQA-style) is correct when the answer is the
+  definition's name exactly (whitespace, quotes and a final period aside).
+"""
+
+import argparse
+import json
+import random
+import shlex
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+
+from model import checkpoint
+from model.data.codeqa import QA, code_questions
+from model.tokenizer import Tokenizer
+from model.train_eval import DeviceMemory, answer, apply_smoke, encode_into, normalise
+from model.train_monitor import heldout_corpus
+
+KINDS = ("where", "which")
+SMOKE = dict(questions=6, device="cpu", max_package_tokens=40_000)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.eval_code", description=__doc__.split("\n")[0])
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--corpus", type=Path, required=True,
+                   help="build folder (its heldout/) or a Corpus folder")
+    p.add_argument("--questions", type=int, default=100, help="questions per kind")
+    p.add_argument("--max-package-tokens", type=int, default=4_000_000, help="skip larger packages")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path)
+    p.add_argument("--cpu-smoke", action="store_true", help=f"short CPU run: {SMOKE}")
+    args = p.parse_args(argv)
+    apply_smoke(args, argv if argv is not None else sys.argv[1:], SMOKE)
+    return args
+
+
+def pick_questions(corpus, args) -> dict[str, list[tuple[int, QA]]]:
+    """Package -> [(document, question)]: up to --questions per kind over the held-out packages, seeded."""
+    sizes: dict[str, int] = defaultdict(int)
+    for i in range(len(corpus)):
+        sizes[corpus.package(i)] += int(corpus.lengths[i])
+    candidates = {kind: [] for kind in KINDS}
+    for i in random.Random(args.seed).sample(range(len(corpus)), len(corpus)):
+        if min(len(found) for found in candidates.values()) >= 4 * args.questions:
+            break  # enough to choose from: parsing every held-out file would take minutes
+        if not corpus.path(i).endswith(".py") or sizes[corpus.package(i)] > args.max_package_tokens:
+            continue
+        rng = random.Random(f"{args.seed}:{corpus.path(i)}")
+        for qa in code_questions(corpus.source(i), corpus.path(i), rng):
+            if qa.kind in candidates:
+                candidates[qa.kind].append((i, qa))
+    chosen: dict[str, list[tuple[int, QA]]] = defaultdict(list)
+    for kind in KINDS:
+        random.Random(f"{args.seed}:{kind}").shuffle(candidates[kind])
+        for i, qa in candidates[kind][:args.questions]:
+            chosen[corpus.package(i)].append((i, qa))
+    return dict(sorted(chosen.items()))
+
+
+def chunk_lines(tokenizer: Tokenizer, text: str, chunk: int, chunk_size: int) -> tuple[int, int]:
+    """First and last line (1-based, of the document text) that a chunk's tokens come from."""
+    offsets = tokenizer.document(text).offsets
+    first, last = chunk * chunk_size, min((chunk + 1) * chunk_size, len(offsets)) - 1
+    if first > last:  # padding after the document's end
+        return 0, -1
+    start, end = offsets[first][0], max(offsets[last][1], offsets[first][0])
+    return text.count("\n", 0, start) + 1, text.count("\n", 0, max(end - 1, start)) + 1
+
+
+def top_citation(tokens) -> tuple[str, int] | None:
+    """(document key, chunk) with the largest retrieval weight summed over the generated tokens."""
+    totals: dict[int, float] = defaultdict(float)
+    for token in tokens:
+        for row, weight in zip(token.rows.tolist(), token.weights.tolist(), strict=True):
+            totals[row] += weight
+    if not totals:
+        return None
+    row = max(totals, key=totals.get)
+    view = tokens[0].view
+    return view.doc_keys[int(view.doc_index[row])], int(view.chunk_index[row])
+
+
+def evaluate(args: argparse.Namespace) -> dict:
+    model, tokenizer = checkpoint.load(args.model, device=args.device)
+    if model.cfg.attention != "hsa":
+        raise SystemExit(f"{args.model} is the dense baseline: it has no chunk memory to ask (compare its "
+                         f"in-domain loss with python -m model.train_loss)")
+    corpus = heldout_corpus(args.corpus)
+    if corpus is None:
+        raise SystemExit(f"{args.corpus}: no held-out corpus (python -m model.data.build makes one)")
+    results = {"model": str(args.model), "fingerprint": checkpoint.fingerprint(model), "packages": {},
+               "samples": [], "command": "python -m benchmarks.eval_code " + shlex.join(args.argv)}
+    chosen = pick_questions(corpus, args)
+    if not chosen:
+        raise SystemExit(f"{args.corpus}: no documented Python definitions in the held-out packages "
+                         f"of at most {args.max_package_tokens:,} tokens")
+    for package, questions in chosen.items():
+        start = time.monotonic()
+        docs = [i for i in range(len(corpus)) if corpus.package(i) == package]
+        keys = [f"{corpus.path(i)}#{n}" for n, i in enumerate(docs)]  # unique even if two paths coincide
+        doc_of = dict(zip(keys, docs, strict=True))
+        memory = DeviceMemory(model)
+        encode_into(model, memory, [corpus.doc(i).astype("int64").tolist() for i in docs], keys)
+        for i, qa in questions:
+            max_new = len(tokenizer.encode(qa.answer)) + 8
+            got, tokens = answer(model, tokenizer, memory, qa.question, max_new)
+            sample = {"package": package, "path": corpus.path(i), "kind": qa.kind, "question": qa.question,
+                      "expected": qa.answer, "got": got, "line": qa.start_line}
+            if qa.kind == "where":
+                cited = top_citation(tokens)
+                sample["cited"], sample["correct"] = None, False
+                if cited is not None:
+                    cited_doc = doc_of[cited[0]]
+                    lines = chunk_lines(tokenizer, corpus.text(cited_doc), cited[1], model.cfg.chunk_size)
+                    sample["cited"] = [corpus.path(cited_doc), *lines]
+                    # document line 1 is the path line: source line n is document line n + 1
+                    sample["correct"] = cited_doc == i and lines[0] <= qa.start_line + 1 <= lines[1]
+            else:
+                sample["correct"] = normalise(got) == qa.name
+            results["samples"].append(sample)
+        results["packages"][package] = {"documents": len(docs), "tokens": int(sum(corpus.lengths[docs])),
+                                        "questions": len(questions),
+                                        "seconds": round(time.monotonic() - start, 1)}
+        print(f"{package}: {len(questions)} questions, {results['packages'][package]}", flush=True)
+    return results
+
+
+def table(results: dict) -> str:
+    names = {"where": "definition lookup (top citation covers the definition)",
+             "which": "description to function (exact name, RepoQA-style)"}
+    lines = ["| task | accuracy | n |", "|---|---|---|"]
+    for kind in KINDS:
+        done = [s for s in results["samples"] if s["kind"] == kind]
+        accuracy = f"{100 * sum(s['correct'] for s in done) / len(done):.0f}%" if done else "-"
+        lines.append(f"| {names[kind]} | {accuracy} | {len(done)} |")
+    return "\n".join(lines)
+
+
+def write(results: dict, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(results, indent=1))
+    packages = "\n".join(f"- {name}: {p['documents']} files, {p['tokens']:,} tokens, "
+                         f"{p['questions']} questions" for name, p in results["packages"].items())
+    out.write_text(f"# Code question answering on held-out packages\n\nModel `{results['model']}` "
+                   f"(fingerprint {results['fingerprint']}).\n\n{table(results)}\n\n"
+                   f"Projects (held-out packages):\n{packages}\n\nCommand: `{results['command']}`\n")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    results = evaluate(args)
+    if args.out is not None:
+        write(results, args.out)
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

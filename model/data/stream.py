@@ -1,0 +1,264 @@
+"""The training stream: rows of whole documents packed to chunk multiples, with tasks and code QA mixed in.
+
+A row is seq_len tokens: documents one after another, each padded to whole chunks (as pack_documents
+does; doc_ids number them 0.. within the row), the last body document cut to fit. Three kinds of rows:
+- plain: corpus documents in a shuffled order, epoch after epoch;
+- task (task_share): a RULER-style task (tasks.py); its needles are spliced in token space at line
+  boundaries of haystack documents, and the question document (chat format + answer) comes last;
+- qa (qa_share): a Python file early in the row, filler after it (at least `far` tokens), then a code
+  question about the file (codeqa.py) with its answer.
+Targets are next-token ids inside a document, IGNORE (-100) elsewhere: on padding, at document ends, on the
+needle sentences and on the question; in a question document only the answer (and <|end_turn|>) is learnt.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from model.data.codeqa import QA, code_questions
+from model.data.corpus import Corpus
+from model.data.tasks import KINDS, plan_needles
+from model.tokenizer import Tokenizer
+
+IGNORE = -100
+CHUNK = 64
+ROW_KINDS = ("plain", "qa", *KINDS)
+QA_CACHE_SIZE = 50_000
+MAX_QA_SOURCE = 4096  # tokens: parsing larger files on the fly would slow the stream down
+
+
+def padded(length: int) -> int:
+    return length + (-length) % CHUNK
+
+
+@dataclass
+class Row:
+    ids: np.ndarray  # (T,) int64
+    doc_ids: np.ndarray  # (T,) int64, 0.. per document, padding included in its document
+    mask: np.ndarray  # (T,) bool: this token is learnt as the target of the token before it
+    kind: str
+    question: str = ""
+    answer: str = ""
+    sources: list[int] = field(default_factory=list)  # corpus documents in the row, in order
+
+
+class TrainStream:
+    def __init__(self, corpus: Corpus, tokenizer: Tokenizer, *, seq_len: int, seed: int,
+                 task_share: float = 0.25, qa_share: float = 0.15, packages: Sequence[str] | None = None):
+        if seq_len % CHUNK or seq_len < 4 * CHUNK:
+            raise ValueError(f"seq_len must be a multiple of {CHUNK} and at least {4 * CHUNK}, got {seq_len}")
+        self.corpus, self.tokenizer = corpus, tokenizer
+        self.seq_len, self.seed = seq_len, seed
+        self.task_share, self.qa_share = task_share, qa_share
+        wanted = None if packages is None else set(packages)
+        self.docs = np.array([i for i in range(len(corpus)) if corpus.lengths[i] > 2
+                              and (wanted is None or corpus.package(i) in wanted)], dtype=np.int64)
+        if not len(self.docs):
+            raise ValueError("the stream has no documents (empty corpus or no matching packages)")
+        self.far = 2048 if seq_len >= 4096 else seq_len // 4  # question-to-source distance in QA rows
+        max_source = min(seq_len - 4 * CHUNK - self.far, MAX_QA_SOURCE)
+        self.qa_docs = np.array([i for i in self.docs if corpus.path(i).endswith(".py")
+                                 and padded(int(corpus.lengths[i])) <= max_source], dtype=np.int64)
+        # tokens that end a line ("Ċ"/"č" are the byte-level spellings of \n and \r)
+        spellings = [tokenizer.hf.id_to_token(i) or "" for i in range(tokenizer.vocab_size)]
+        self.line_end = np.array([s.endswith(("Ċ", "č")) for s in spellings])
+        self.line_end[list(tokenizer.special_ids.values())] = False
+        self._qa_cache: dict[int, list[QA]] = {}
+        self.epoch, self.pos = 0, 0
+        self.rng = np.random.default_rng(seed)
+        self.py_rng = random.Random(seed)
+        self.order = self._permutation()
+
+    # ------------------------------------------------------------------------------------- state
+    def _permutation(self) -> np.ndarray:
+        return np.random.default_rng([self.seed, self.epoch]).permutation(self.docs)
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch, "pos": self.pos, "rng": self.rng.bit_generator.state,
+                "py_rng": self.py_rng.getstate(), "seed": self.seed, "seq_len": self.seq_len}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state["seed"] != self.seed or state["seq_len"] != self.seq_len:
+            raise ValueError(f"stream state is for seed {state['seed']} / seq_len {state['seq_len']}, "
+                             f"this stream has {self.seed} / {self.seq_len}")
+        self.epoch, self.pos = int(state["epoch"]), int(state["pos"])
+        self.rng.bit_generator.state = state["rng"]
+        version, internal, gauss = state["py_rng"]  # JSON turns the tuples into lists
+        self.py_rng.setstate((version, tuple(internal), gauss))
+        self.order = self._permutation()
+
+    # ------------------------------------------------------------------------------------ batches
+    def next_batch(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(idx, doc_ids, targets), each (B, T) int64; targets IGNORE where there is no loss."""
+        rows = [self.row(self._pick_kind()) for _ in range(batch_size)]
+        ids = np.stack([r.ids for r in rows])
+        docs = np.stack([r.doc_ids for r in rows])
+        mask = np.stack([r.mask for r in rows])
+        targets = np.full_like(ids, IGNORE)
+        learnt = (docs[:, 1:] == docs[:, :-1]) & mask[:, 1:]
+        targets[:, :-1] = np.where(learnt, ids[:, 1:], IGNORE)
+        return torch.from_numpy(ids), torch.from_numpy(docs), torch.from_numpy(targets)
+
+    def _pick_kind(self) -> str:
+        draw = self.py_rng.random()
+        if draw < self.task_share:
+            return self.py_rng.choice(KINDS)
+        if draw < self.task_share + self.qa_share and len(self.qa_docs):
+            return "qa"
+        return "plain"
+
+    def row(self, kind: str) -> Row:
+        """One row of the given kind ("plain", "qa" or a task kind)."""
+        if kind == "plain":
+            return self._pack(self._fill(self.seq_len, []), None, "plain")
+        if kind == "qa":
+            return self._qa_row()
+        if kind in KINDS:
+            return self._task_row(kind)
+        raise ValueError(f"unknown row kind {kind!r}; known: {', '.join(ROW_KINDS)}")
+
+    # ------------------------------------------------------------------------------------ pieces
+    def _next_doc(self) -> int:
+        if self.pos >= len(self.order):
+            self.epoch, self.pos = self.epoch + 1, 0
+            self.order = self._permutation()
+        self.pos += 1
+        return int(self.order[self.pos - 1])
+
+    def _line_starts(self, toks: np.ndarray) -> np.ndarray:
+        """Token positions that start a line of the document's text."""
+        starts = np.flatnonzero(self.line_end[toks[:-1]]) + 1
+        first = 1 if toks[0] == self.tokenizer.doc_start_id else 0
+        return np.concatenate([[first], starts[starts > first]])
+
+    def _piece(self, doc: int, space: int):
+        """(tokens, mask, doc) of a corpus document; a longer one is cut to `space`, from its start or from a
+        random line start (so a cut piece, too, begins on a line)."""
+        toks = self.corpus.doc(doc)
+        if len(toks) > space and self.rng.random() < 0.5:
+            starts = self._line_starts(toks)
+            starts = starts[starts <= len(toks) - space]
+            if len(starts) > 1:
+                toks = toks[int(self.rng.choice(starts[1:])):]
+        toks = np.asarray(toks[:space], dtype=np.int64)
+        return toks, np.ones(len(toks), dtype=bool), doc
+
+    def _fill(self, space: int, pieces: list) -> list:
+        """Append corpus documents covering exactly `space` tokens (padded); the last one is cut to fit."""
+        while space > 0:
+            piece = self._piece(self._next_doc(), space)
+            pieces.append(piece)
+            space -= padded(len(piece[0]))
+        return pieces
+
+    def _pack(self, body: list, tail, kind: str, question: str = "", answer: str = "") -> Row:
+        """Body pieces then the tail piece into exactly seq_len tokens; the last body piece is cut to fit."""
+        T = self.seq_len
+        ids = np.full(T, self.tokenizer.pad_id, dtype=np.int64)
+        docs = np.zeros(T, dtype=np.int64)
+        mask = np.zeros(T, dtype=bool)
+        end = T - (padded(len(tail[0])) if tail is not None else 0)
+        at, n, sources = 0, 0, []
+        for toks, piece_mask, doc in [*body, *([tail] if tail is not None else [])]:
+            limit = end if n < len(body) else T
+            if at >= limit:
+                continue
+            length = min(len(toks), limit - at)
+            ids[at:at + length] = toks[:length]
+            mask[at:at + length] = piece_mask[:length]
+            span = min(padded(length), limit - at)
+            docs[at:at + span] = n
+            at, n = at + span, n + 1
+            if doc >= 0:
+                sources.append(doc)
+        docs[at:] = n  # padding after a short body forms a document of its own
+        return Row(ids, docs, mask, kind, question, answer, sources)
+
+    def _question_piece(self, question: str, answer: str, encoded: tuple[list[int], list[int]] | None = None):
+        """The question document: tokenizer.chat([("user", question)]), then the answer and <|end_turn|>."""
+        tok = self.tokenizer
+        q_ids, a_ids = encoded or (tok.encode(question), tok.encode(answer))
+        prompt = [tok.doc_start_id, tok.role_ids["user"], *q_ids, tok.end_turn_id, tok.role_ids["assistant"]]
+        reply = [*a_ids, tok.end_turn_id]
+        toks = np.array(prompt + reply, dtype=np.int64)
+        mask = np.concatenate([np.zeros(len(prompt), dtype=bool), np.ones(len(reply), dtype=bool)])
+        return toks, mask, -1
+
+    # ------------------------------------------------------------------------------------- tasks
+    def _task_row(self, kind: str) -> Row:
+        for _ in range(4):  # a crowded short row may push a needle past its end: draw again
+            row = self._try_task_row(kind)
+            if row is not None:
+                return row
+        return self.row("plain")
+
+    def _try_task_row(self, kind: str) -> Row | None:
+        plan = plan_needles(kind, self.py_rng, self.py_rng.random())
+        texts = [plan.question, plan.answer, *(s + "\n" for s in plan.sentences)]
+        encoded = [e.ids for e in self.tokenizer.encode_batch(texts)]
+        tail = self._question_piece(plan.question, plan.answer, (encoded[0], encoded[1]))
+        needles = [np.array(ids, dtype=np.int64) for ids in encoded[2:]]
+        body_space = self.seq_len - padded(len(tail[0]))
+        # insertions grow their documents (padding included) by at most this much
+        growth = sum(len(n) for n in needles) + (CHUNK - 1) * len(needles)
+        usable = max(body_space - growth, body_space // 2)
+        pieces = self._fill(body_space, [])
+        starts = np.cumsum([0] + [padded(len(p[0])) for p in pieces])
+        inserts: dict[int, list[tuple[int, int]]] = {}
+        for seq, position in enumerate(plan.positions):
+            target = int(position * (usable - 1))
+            p = int(np.searchsorted(starts, target, side="right")) - 1
+            toks = pieces[p][0]
+            lines = self._line_starts(toks)
+            offset = min(target - int(starts[p]), len(toks) - 1)
+            at = int(lines[max(int(np.searchsorted(lines, offset, side="right")) - 1, 0)])
+            inserts.setdefault(p, []).append((at, seq))
+        needle_end = {}  # piece -> end of its last needle in the new tokens
+        for p, places in inserts.items():
+            toks, mask, doc = pieces[p]
+            parts_t, parts_m, prev, length = [], [], 0, 0
+            for at, seq in sorted(places):
+                parts_t += [toks[prev:at], needles[seq]]
+                parts_m += [mask[prev:at], np.zeros(len(needles[seq]), dtype=bool)]
+                length += at - prev + len(needles[seq])
+                prev = at
+            needle_end[p] = length
+            pieces[p] = (np.concatenate([*parts_t, toks[prev:]]),
+                         np.concatenate([*parts_m, mask[prev:]]), doc)
+        new_starts = np.cumsum([0] + [padded(len(p[0])) for p in pieces])
+        if any(new_starts[p] + end > body_space for p, end in needle_end.items()):
+            return None
+        return self._pack(pieces, tail, kind, plan.question, plan.answer)
+
+    # ---------------------------------------------------------------------------------------- qa
+    def questions(self, doc: int) -> list[QA]:
+        """The code questions of a corpus document (deterministic per document, cached)."""
+        if doc not in self._qa_cache:
+            if len(self._qa_cache) >= QA_CACHE_SIZE:
+                self._qa_cache.clear()
+            rng = random.Random(self.seed * 1_000_003 + doc)
+            self._qa_cache[doc] = code_questions(self.corpus.source(doc), self.corpus.path(doc), rng)
+        return self._qa_cache[doc]
+
+    def _qa_row(self) -> Row:
+        for _ in range(8):
+            doc = int(self.qa_docs[self.rng.integers(len(self.qa_docs))])
+            found = self.questions(doc)
+            if found:
+                break
+        else:
+            return self.row("plain")
+        qa = found[int(self.rng.integers(len(found)))]
+        tail = self._question_piece(qa.question, qa.answer)
+        source = self._piece(doc, self.seq_len)
+        body_space = self.seq_len - padded(len(tail[0]))
+        slack = max(body_space - padded(len(source[0])) - self.far, 0)
+        before = int(self.rng.integers(0, slack // CHUNK + 1)) * CHUNK
+        pieces = self._fill(before, [])
+        pieces = self._fill(body_space - before - padded(len(source[0])), [*pieces, source])
+        return self._pack(pieces, tail, "qa", qa.question, qa.answer)

@@ -1,0 +1,298 @@
+"""Train the embedded model (or its dense / mixture-of-experts comparisons) in stretches that save and resume.
+
+    python -m model.train --out .train/run --corpus .train/corpus --minutes 8.5 --plan-minutes 17 \\
+        --export $OUT/model
+    python -m model.train --out .train/run --corpus .train/corpus --minutes 8.5 \\
+        --resume .train/run .carry/model --export $OUT/model
+
+--minutes is this process's wall-clock budget (start to final export; --until, a Unix time, can end it
+sooner, e.g. a deadline set before a corpus build in the same command); --plan-minutes / --plan-steps the
+whole run's length, which sets the curriculum and the learning-rate schedule (model/train_schedule.py).
+At every checkpoint (every --checkpoint-minutes, on SIGTERM and at the end) RUN/state/ gets everything to
+resume exactly, and RUN/model (and --export) the bf16 model folder with trainer.json and the log, from which
+--resume also restarts on a fresh machine (the optimizer moments restart). RUN/log.jsonl: one JSON object
+per line (steps, monitor, phases, checkpoints).
+"""
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from model.data.corpus import Corpus
+from model.data.stream import TrainStream
+from model.tokenizer import Tokenizer
+from model.train_data import Prefetcher
+from model.train_monitor import NeedleMonitor, heldout_corpus, training_corpus
+from model.train_schedule import Curriculum, LearningRate, Phase, Plan
+from model.train_state import (
+    LOG_NAME,
+    TRAINER_JSON,
+    export,
+    load_state,
+    read_export,
+    save_state,
+    state_folder,
+)
+from model.train_variants import VARIANTS, variant_config
+from model.transformer import IGNORE_INDEX, Transformer
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m model.train", description=__doc__.split("\n")[0])
+    p.add_argument("--out", type=Path, required=True, help="run folder (state/, log.jsonl)")
+    p.add_argument("--corpus", type=Path, required=True, help="corpus folder of python -m model.data.build")
+    p.add_argument("--minutes", type=float, default=8.5, help="wall-clock budget of this process")
+    p.add_argument("--until", type=float, default=0.0, help="Unix time by which this process has ended")
+    p.add_argument("--plan-minutes", type=float, default=0.0, help="training minutes of the whole run")
+    p.add_argument("--plan-steps", type=int, default=0, help="steps of the whole run")
+    p.add_argument("--max-steps", type=int, default=0, help="stop this process at this step")
+    p.add_argument("--variant", choices=VARIANTS, default="hsa")
+    p.add_argument("--preset", default="hsa-mini")
+    p.add_argument("--seq-len", default="4096,8192,16384", help="training lengths, shortest first")
+    p.add_argument("--full-share", type=float, default=0.25, help="share of the plan in the full-k warm-up")
+    p.add_argument("--sparse-top-k", type=int, default=0, help="top-k after the warm-up (0: the model's)")
+    p.add_argument("--batch-tokens", type=int, default=131072)
+    p.add_argument("--micro-tokens", type=int, default=131072, help="tokens per forward (grad accumulation)")
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--lr-shape", choices=("wsd", "cosine"), default="wsd")
+    p.add_argument("--warmup-steps", type=int, default=100)
+    p.add_argument("--weight-decay", type=float, default=0.1)
+    p.add_argument("--grad-clip", type=float, default=1.0)
+    p.add_argument("--task-share", type=float, default=0.25)
+    p.add_argument("--qa-share", type=float, default=0.15)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", type=Path, nargs="+", default=[],
+                   help="run folders with state/ or --export folders: the first usable one, in that order")
+    p.add_argument("--export", type=Path, help="also write the bf16 model folder (RUN/model) here")
+    p.add_argument("--checkpoint-minutes", type=float, default=3.0)
+    p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--monitor-every", type=int, default=250, help="needle accuracy every N steps (0: never)")
+    p.add_argument("--monitor-samples", type=int, default=8)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--compile", action="store_true", help="torch.compile the training forward")
+    return p.parse_args(argv)
+
+
+class Trainer:
+    def __init__(self, args: argparse.Namespace):
+        self.args, self.start = args, time.monotonic()
+        self.device = torch.device(args.device)
+        args.out.mkdir(parents=True, exist_ok=True)
+        self.log_path = args.out / LOG_NAME
+        self.tokenizer = Tokenizer.load()  # the one model.data.build tokenized the corpus with
+        self.corpus: Corpus = training_corpus(args.corpus)
+        self.cfg = variant_config(args.preset, args.variant, vocab_size=self.tokenizer.vocab_size)
+        self.curriculum = Curriculum(tuple(int(n) for n in args.seq_len.split(",")), args.full_share,
+                                     args.sparse_top_k)
+        self.curriculum.validate(self.cfg)
+        self.lr = LearningRate(args.lr, args.warmup_steps, args.lr_shape)
+        self.step, self.tokens, self.seconds, self.rewarm_from = 0, 0, 0.0, 0
+        self.plan = Plan(args.plan_steps, args.plan_minutes * 60) if args.plan_steps or args.plan_minutes \
+            else Plan(args.max_steps, args.minutes * 60 if not args.max_steps else 0.0)
+        self.model = Transformer(self.cfg).to(self.device)
+        stream_state = self._resume()
+        self.model.train()
+        self.inference_top_k = self.cfg.hsa_top_k
+        self.optimizer = self.optimizer or make_optimizer(self.model, args)
+        self.forward = torch.compile(self.model) if args.compile else self.model
+        self.phase = self.curriculum.phase(self.progress(), self.cfg)
+        self.stream = TrainStream(self.corpus, self.tokenizer, seq_len=self.phase.seq_len, seed=args.seed,
+                                  task_share=args.task_share, qa_share=args.qa_share)
+        self.stream_state = self.stream.state_dict() if stream_state is None else stream_state
+        self.prefetcher = self._prefetcher()
+        held = heldout_corpus(args.corpus) if self.cfg.attention == "hsa" else None
+        self.monitor = NeedleMonitor(held, self.tokenizer, args.monitor_samples) if held is not None else None
+        self.stop_requested, self.monitor_seconds = False, 0.0
+
+    # ---------------------------------------------------------------------------------- resume
+    def _resume(self) -> dict | None:
+        """Restore from the first usable --resume folder: a run's full state (exact), else a training export
+        (weights, data position and schedule; the optimizer restarts). Returns the stream state."""
+        self.optimizer = None
+        if not self.args.resume:
+            return None
+        for source in self.args.resume:
+            folder = state_folder(source)
+            if folder is not None:
+                self.optimizer = make_optimizer(self.model, self.args)
+                meta = load_state(folder, self.model, self.optimizer)
+                self._restore_meta(meta)
+                self.event("resumed", source=str(folder))
+                return meta["stream"]
+        for source in self.args.resume:
+            if (source / TRAINER_JSON).is_file():
+                model, meta, log = read_export(source, str(self.device))
+                self.model.load_state_dict(model.state_dict())
+                self._restore_meta(meta)
+                self.rewarm_from = self.step  # fresh optimizer moments: warm the learning rate up again
+                if log is not None and not self.log_path.is_file():
+                    self.log_path.write_text(log.read_text())
+                self.event("resumed", source=str(source), optimizer="restarted")
+                return meta["stream"]
+        raise SystemExit(f"--resume: none of {', '.join(map(str, self.args.resume))} holds a run state "
+                         f"(state/) or a training export ({TRAINER_JSON})")
+
+    def _restore_meta(self, meta: dict) -> None:
+        if meta["config"] != self.cfg.to_dict():
+            raise SystemExit("--resume: the saved model config differs from this run's (--preset/--variant)")
+        self.step, self.tokens, self.seconds = meta["step"], meta["tokens"], meta["seconds"]
+        self.rewarm_from = meta.get("rewarm_from", 0)
+        if not (self.args.plan_steps or self.args.plan_minutes):
+            self.plan = Plan(meta["plan"]["plan_steps"], meta["plan"]["plan_seconds"])
+
+    def meta(self) -> dict:
+        return {"step": self.step, "tokens": self.tokens, "seconds": self.seconds,
+                "stream": self.stream_state,
+                "plan": {"plan_steps": self.plan.plan_steps, "plan_seconds": self.plan.plan_seconds},
+                "config": self.cfg.to_dict(), "variant": self.args.variant, "rewarm_from": self.rewarm_from,
+                "phase": self.phase.name}
+
+    # ------------------------------------------------------------------------------------- loop
+    def progress(self) -> float:
+        return self.plan.progress(self.step, self.seconds)
+
+    def _prefetcher(self) -> Prefetcher:
+        self.stream.load_state_dict({**self.stream_state, "seq_len": self.phase.seq_len})
+        rows = max(1, self.args.batch_tokens // self.phase.seq_len)
+        return Prefetcher(self.stream, rows, pin=self.device.type == "cuda")
+
+    def _set_phase(self, phase: Phase) -> None:
+        self.prefetcher.close()
+        self.phase = phase
+        self.stream = TrainStream(self.corpus, self.tokenizer, seq_len=phase.seq_len, seed=self.args.seed,
+                                  task_share=self.args.task_share, qa_share=self.args.qa_share)
+        self.prefetcher = self._prefetcher()
+        self.event("phase", phase=phase.name, seq_len=phase.seq_len, top_k=phase.top_k)
+
+    def train_step(self, batch) -> tuple[torch.Tensor, torch.Tensor, float]:
+        """One optimizer step over a batch (micro-batches of --micro-tokens): (mean loss, gradient norm before
+        clipping, learning rate), tensors left on the device."""
+        idx, doc_ids, targets = (t.to(self.device, non_blocking=True) for t in batch)
+        counted = (targets != IGNORE_INDEX).sum()
+        per_micro = max(1, self.args.micro_tokens // idx.shape[1])
+        total = torch.zeros((), device=self.device)
+        self.cfg.hsa_top_k = self.phase.top_k
+        for lo in range(0, idx.shape[0], per_micro):
+            rows = slice(lo, lo + per_micro)
+            # token-weighted mean over the micro-batches
+            share = (targets[rows] != IGNORE_INDEX).sum() / counted.clamp_min(1)
+            with torch.autocast(self.device.type, torch.bfloat16, enabled=self.device.type == "cuda"):
+                _, loss = self.forward(idx[rows], doc_ids[rows], targets[rows])
+            (loss * share).backward()
+            total += loss.detach() * share
+        lr = self.lr.at(self.step - self.rewarm_from, self.progress())
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.args.grad_clip)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.cfg.ffn == "moe":
+            self.model.update_moe_biases()
+        self.cfg.hsa_top_k = self.inference_top_k
+        return total, norm, lr
+
+    def run(self) -> None:
+        args = self.args
+        budget = args.minutes * 60
+        if args.until:
+            budget = min(budget, args.until - time.time() + (time.monotonic() - self.start))
+        last_save, monitored = time.monotonic(), -1
+        window = {"loss": [], "tokens": 0, "t": time.monotonic(), "waited": 0.0}  # since the last log line
+        self.event("start", params=self.model.num_params(), device=str(self.device), phase=self.phase.name,
+                   progress=round(self.progress(), 4))
+        while not self.stop_requested:
+            reserve = 15.0 + self.monitor_seconds  # kept for the final needle check, save and export
+            if time.monotonic() - self.start > budget - reserve or self.progress() >= 1 or \
+                    (args.max_steps and self.step >= args.max_steps):
+                break
+            phase = self.curriculum.phase(self.progress(), self.cfg)
+            if phase != self.phase:
+                self._set_phase(phase)
+            t0 = time.monotonic()
+            batch, state = self.prefetcher.next()
+            loss, norm, lr = self.train_step(batch)
+            self.stream_state = state
+            self.step += 1
+            self.tokens += batch[0].numel()
+            window["loss"].append(loss)
+            window["tokens"] += batch[0].numel()
+            if self.step % args.log_every == 0:
+                self._log_window(window, norm, lr)
+            self.seconds += time.monotonic() - t0
+            if args.monitor_every and self.step % args.monitor_every == 0:
+                monitored = self.check_needles()
+                window["t"] = time.monotonic()  # tokens/s counts training only
+            if time.monotonic() - last_save > args.checkpoint_minutes * 60:
+                self.save()
+                last_save = window["t"] = time.monotonic()
+        self.prefetcher.close()
+        if args.monitor_every and monitored != self.step:
+            self.check_needles()
+        self.event("end", elapsed=round(time.monotonic() - self.start, 1))  # before the save: in the export
+        self.save()
+
+    def check_needles(self) -> int:
+        """Log the needle monitor's numbers (if there is a monitor); returns the step."""
+        if self.monitor is not None:
+            numbers = self.monitor(self.model, self.phase.seq_len)
+            self.monitor_seconds = numbers.get("monitor_s", 0.0)
+            self.event("monitor", **numbers)
+        return self.step
+
+    def _log_window(self, window: dict, norm: torch.Tensor, lr: float) -> None:
+        now = time.monotonic()
+        losses = torch.stack(window["loss"]).float().cpu()  # the one device sync per log line
+        waited = self.prefetcher.waited - window["waited"]
+        self.event("step", loss=round(float(losses.mean()), 4), lr=round(lr, 6),
+                   grad_norm=round(float(norm), 3),
+                   tokens_per_s=round(window["tokens"] / max(now - window["t"], 1e-9)),
+                   data_wait_s=round(waited, 3), top_k=self.phase.top_k, seq_len=self.phase.seq_len)
+        window.update(loss=[], tokens=0, t=now, waited=self.prefetcher.waited)
+
+    def save(self) -> None:
+        t0 = time.monotonic()
+        meta = self.meta()
+        save_state(self.args.out, self.model, self.optimizer, meta)
+        for folder in (self.args.out / "model", self.args.export):
+            if folder is not None:
+                export(folder, self.model, self.tokenizer, meta, self.log_path)
+        self.event("checkpoint", seconds=round(time.monotonic() - t0, 2))
+
+    def event(self, kind: str, **fields) -> None:
+        phase = getattr(self, "phase", None)
+        record = {"event": kind, "step": self.step, "tokens": self.tokens, "phase": phase and phase.name,
+                  "time": round(time.monotonic() - self.start, 2), **fields}
+        line = json.dumps(record)
+        print(line, flush=True)
+        with open(self.log_path, "a") as f:
+            f.write(line + "\n")
+
+
+def make_optimizer(model: Transformer, args: argparse.Namespace) -> torch.optim.AdamW:
+    """AdamW; weight decay on matrices only (not norms, biases, the CLS vector)."""
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    rest = [p for p in model.parameters() if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": args.weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    fused = next(model.parameters()).is_cuda
+    return torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.95), eps=1e-8, fused=fused)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    trainer = Trainer(args)
+
+    def request_stop(signum, frame):  # the step in flight finishes, then the run saves and exits
+        trainer.stop_requested = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    trainer.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+import json
+
+import torch
+
+from benchmarks.eval_code import chunk_lines, main, top_citation
+from model.generate import GeneratedToken
+from model.memory import PoolView
+
+
+def test_chunk_lines_cover_the_document_in_order(tokenizer):
+    text = "pkg/mod.py\n" + "".join(f"value_{i} = compute({i}, 'text')\n" for i in range(120))
+    n_tokens = len(tokenizer.document(text).ids)
+    ranges = [chunk_lines(tokenizer, text, c, 64) for c in range(-(-n_tokens // 64))]
+    assert ranges[0][0] == 1 and ranges[-1][1] == text.count("\n")  # the text ends with a newline
+    for (_, end), (start, _) in zip(ranges, ranges[1:], strict=False):
+        assert start in (end, end + 1)  # a line split between chunks belongs to both
+    assert chunk_lines(tokenizer, text, len(ranges), 64) == (0, -1)  # past the end: padding only
+
+
+def test_top_citation_sums_weights_over_answer_tokens():
+    rows_doc, rows_chunk = torch.tensor([0, 0, 1]), torch.tensor([0, 1, 0])
+    view = PoolView(torch.zeros(3, 1, 4), rows_doc, rows_chunk, ["a.py", "b.py"], generation=1)
+    tokens = [GeneratedToken(5, torch.tensor([0, 2]), torch.tensor([0.6, 0.4]), view),
+              GeneratedToken(6, torch.tensor([2, 1]), torch.tensor([0.5, 0.5]), view)]
+    assert top_citation(tokens) == ("b.py", 0)  # row 2: 0.9 in all, more than row 0's 0.6
+
+
+def test_cpu_smoke_scores_both_kinds(tiny_model_dir, corpus_dir, tmp_path):
+    out = tmp_path / "code.md"
+    assert main(["--model", str(tiny_model_dir), "--corpus", str(corpus_dir), "--cpu-smoke",
+                 "--questions", "2", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "| definition lookup (top citation covers the definition) |" in text
+    assert "- json:" in text  # the held-out package is the project
+    results = json.loads(out.with_suffix(".json").read_text())
+    by_kind = {kind: [s for s in results["samples"] if s["kind"] == kind] for kind in ("where", "which")}
+    assert len(by_kind["where"]) == len(by_kind["which"]) == 2
+    for sample in by_kind["where"]:
+        assert sample["path"].startswith("json/") and sample["line"] >= 1
+        cited = sample["cited"]  # [path, first line, last line] of the top citation (document lines)
+        assert cited is not None and cited[0].startswith("json/") and 1 <= cited[1] <= cited[2]
+        covers = cited[0] == sample["path"] and cited[1] <= sample["line"] + 1 <= cited[2]
+        assert sample["correct"] == covers
+    for sample in by_kind["which"]:
+        assert sample["correct"] == (sample["got"].strip() == sample["expected"])

@@ -1,0 +1,33 @@
+import json
+import re
+
+from benchmarks.eval_long import length_name, main, parse_length
+
+
+def test_lengths_parse_and_print_alike():
+    assert [parse_length(x) for x in ("4K", "16k", "1M", "16M", "3000")] == [4096, 16384, 2**20, 2**24, 3000]
+    assert [length_name(n) for n in (4096, 2**20, 3000)] == ["4K", "1M", "3000"]
+
+
+def test_cpu_smoke_writes_the_table_and_merges_later_lengths(tiny_model_dir, corpus_dir, tmp_path):
+    out = tmp_path / "long.md"
+    common = ["--model", str(tiny_model_dir), "--corpus", str(corpus_dir), "--cpu-smoke", "--out", str(out)]
+    assert main([*common, "--samples", "2", "--kinds", "single,multiquery"]) == 0
+    text = out.read_text()
+    assert "| task | 2K | 4K |" in text
+    for kind in ("single", "multiquery"):
+        row = next(line for line in text.splitlines() if line.startswith(f"| {kind} |"))
+        assert re.fullmatch(rf"\| {kind} \| \d+% \(n=2\) \| \d+% \(n=2\) \|", row)
+    results = json.loads(out.with_suffix(".json").read_text())
+    assert sorted(results["cells"]) == ["multiquery@2K", "multiquery@4K", "single@2K", "single@4K"]
+    for cell in results["cells"].values():
+        assert cell["n"] == 2 and 0 <= cell["correct"] <= 2
+        assert all(example["expected"] for example in cell["examples"])
+    for name, haystack in results["haystacks"].items():
+        assert 0 < haystack["tokens"] <= parse_length(name) and haystack["documents"] >= 1
+
+    # a later call adds a length to the same table
+    assert main([*common, "--samples", "1", "--kinds", "single", "--lengths", "1K", "--merge"]) == 0
+    text = out.read_text()
+    assert "| task | 1K | 2K | 4K |" in text
+    assert re.search(r"\| single \| \d+% \(n=1\) \| \d+% \(n=2\) \| \d+% \(n=2\) \|", text)

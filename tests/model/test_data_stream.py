@@ -1,0 +1,147 @@
+import json
+import shutil
+import sysconfig
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from model.data.corpus import Corpus, find_sources
+from model.data.stream import IGNORE, TrainStream
+from model.data.tasks import KINDS
+from model.tokenizer import Tokenizer
+
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
+PACKAGES = ["json", "email", "logging", "importlib", "concurrent", "urllib"]
+T = 4096
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return Tokenizer.load()
+
+
+@pytest.fixture(scope="module")
+def corpus(tok, tmp_path_factory):
+    """About 2 MB of real standard-library code: several packages, small and large files."""
+    root = tmp_path_factory.mktemp("lib")
+    for package in PACKAGES:
+        shutil.copytree(STDLIB / package, root / package, ignore=shutil.ignore_patterns("__pycache__"))
+    files = {name: paths[:25] for name, paths in find_sources([root]).items()}
+    built = Corpus.build(files, tok, list(files), workers=1, roots=[root])
+    built.save(root.parent / "corpus")
+    return Corpus.load(root.parent / "corpus")
+
+
+def documents(doc_ids: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) of each document of a row."""
+    cuts = [0, *(np.flatnonzero(np.diff(doc_ids)) + 1).tolist(), len(doc_ids)]
+    return list(zip(cuts, cuts[1:], strict=False))
+
+
+def test_batches_pack_documents_on_chunk_boundaries(corpus, tok):
+    stream = TrainStream(corpus, tok, seq_len=T, seed=0)
+    idx, doc_ids, targets = stream.next_batch(8)
+    assert idx.shape == doc_ids.shape == targets.shape == (8, T)
+    assert idx.dtype == doc_ids.dtype == targets.dtype == torch.int64
+    for row in range(8):
+        ids, docs, tgt = idx[row].numpy(), doc_ids[row].numpy(), targets[row].numpy()
+        spans = documents(docs)
+        assert docs.tolist() == sorted(docs.tolist())  # one id per document, in order
+        assert len(set(docs.tolist())) == len(spans)
+        assert all(start % 64 == 0 and (end - start) % 64 == 0 for start, end in spans)
+        assert (tgt[:-1][ids[1:] == tok.pad_id] == IGNORE).all()
+        learnt = tgt[:-1] != IGNORE
+        assert (tgt[:-1][learnt] == ids[1:][learnt]).all()  # next-token targets
+        assert (docs[1:][learnt] == docs[:-1][learnt]).all()  # never across a document boundary
+        assert tgt[-1] == IGNORE
+        assert all(tgt[end - 1] == IGNORE for _, end in spans)
+        assert learnt.mean() > 0.5  # most of a row is real text that is learnt
+
+
+def test_plain_rows_hold_whole_documents_but_the_last(corpus, tok):
+    stream = TrainStream(corpus, tok, seq_len=T, seed=1)
+    texts = {corpus.doc(i).tobytes() for i in range(len(corpus))}
+    for _ in range(4):
+        row = stream.row("plain")
+        spans = documents(row.doc_ids)
+        for n, (start, end) in enumerate(spans):
+            ids = row.ids[start:end]
+            ids = ids[ids != tok.pad_id].astype(np.uint16)
+            assert ids.tobytes() in texts or n == len(spans) - 1  # only the last may be cut
+        assert row.mask.sum() > T * 0.9 or len(spans) == 1
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_task_rows_teach_only_the_answer_and_keep_needles_in_text(corpus, tok, kind):
+    stream = TrainStream(corpus, tok, seq_len=T, seed=2)
+    checked = 0
+    for _ in range(8):
+        row = stream.row(kind)
+        ids, docs, mask = row.ids, row.doc_ids, row.mask
+        spans = documents(docs)
+        q_start, q_end = spans[-1]
+        question_doc = ids[q_start:q_end]
+        assert tok.decode(question_doc[mask[q_start:q_end]].tolist(), skip_special=False) == \
+            row.answer + "<|end_turn|>"
+        prompt = tok.decode(question_doc[~mask[q_start:q_end]].tolist())
+        assert prompt == row.question
+        haystack = tok.decode(ids[:q_start].tolist())
+        learnt_haystack = tok.decode(ids[:q_start][mask[:q_start]].tolist())
+        for part in row.answer.split(", "):
+            assert part in haystack and part not in learnt_haystack and part not in row.question
+        # needles are spliced at line starts: every host document tokenizes as its own text would
+        for start, end in spans[:-1]:
+            if not mask[start:end][ids[start:end] != tok.pad_id].all():
+                doc = ids[start:end][ids[start:end] != tok.pad_id].tolist()
+                if doc[0] == tok.doc_start_id and doc[-1] == tok.doc_end_id:
+                    assert tok.document(tok.decode(doc)).ids == doc
+                    checked += 1
+    assert checked
+
+
+def test_qa_rows_put_the_source_far_from_the_question(corpus, tok):
+    stream = TrainStream(corpus, tok, seq_len=T, seed=3)
+    assert len(stream.qa_docs) > 10
+    for _ in range(6):
+        row = stream.row("qa")
+        assert row.kind == "qa"
+        spans = documents(row.doc_ids)
+        q_start, q_end = spans[-1]
+        assert tok.decode(row.ids[q_start:q_end][row.mask[q_start:q_end]].tolist(), skip_special=False) == \
+            row.answer + "<|end_turn|>"
+        # the file the question is about: one of the row's documents, ending >= 2048 tokens before it
+        holders = [(doc, n) for n, doc in enumerate(row.sources) if any(
+            qa.question == row.question and qa.answer == row.answer for qa in stream.questions(doc))]
+        assert holders
+        doc, n = holders[0]
+        assert q_start - spans[n][1] >= 2048
+        assert row.ids[spans[n][0]:spans[n][0] + len(corpus.doc(doc))].tolist() == corpus.doc(doc).tolist()
+
+
+def test_mixture_and_resume_from_state_dict(corpus, tok):
+    stream = TrainStream(corpus, tok, seq_len=T, seed=4, task_share=0.4, qa_share=0.3)
+    for _ in range(3):
+        stream.next_batch(4)
+    state = json.loads(json.dumps(stream.state_dict()))  # survives a JSON round trip
+    expected = [stream.next_batch(4) for _ in range(3)]
+    resumed = TrainStream(corpus, tok, seq_len=T, seed=4, task_share=0.4, qa_share=0.3)
+    fresh = resumed.next_batch(4)
+    resumed.load_state_dict(state)
+    for want in expected:
+        got = resumed.next_batch(4)
+        assert all(torch.equal(a, b) for a, b in zip(want, got, strict=True))
+    assert not torch.equal(fresh[0], expected[0][0])
+    kinds = [stream._pick_kind() for _ in range(400)]
+    assert 0.3 < sum(k in KINDS for k in kinds) / 400 < 0.5 and 0.2 < kinds.count("qa") / 400 < 0.4
+
+
+def test_stream_epochs_cover_every_document(corpus, tok):
+    stream = TrainStream(corpus, tok, seq_len=T, seed=5, task_share=0, qa_share=0)
+    seen = set()
+    while stream.epoch == 0:
+        seen.update(stream.row("plain").sources)
+    assert seen == set(range(len(corpus)))
+    with pytest.raises(ValueError, match="no documents"):
+        TrainStream(corpus, tok, seq_len=T, seed=0, packages=["no-such-package"])

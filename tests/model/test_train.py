@@ -1,0 +1,195 @@
+"""The training loop on CPU with hsa-tiny: learning, exact resume, export, the dense and MoE variants."""
+
+import json
+import shutil
+import sysconfig
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from model import checkpoint, train_loss
+from model.config import ModelConfig
+from model.data.corpus import Corpus, find_sources
+from model.tokenizer import Tokenizer
+from model.train import Trainer, main, parse_args
+from model.train_schedule import Curriculum, LearningRate, Plan
+from model.train_variants import count_params, variant_config
+from model.transformer import Transformer, pack_documents
+
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
+TINY = ["--preset", "hsa-tiny", "--seq-len", "256,512", "--batch-tokens", "512", "--warmup-steps", "2",
+        "--monitor-every", "0", "--log-every", "1", "--device", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def corpus_dir(tmp_path_factory) -> Path:
+    """train/ (email, urllib) and heldout/ (json) from a few small standard-library files."""
+    folder = tmp_path_factory.mktemp("train-corpus")
+    tokenizer = Tokenizer.load()
+    for package in ("email", "urllib", "json"):
+        shutil.copytree(STDLIB / package, folder / "lib" / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    files = {name: sorted(paths, key=lambda p: p.stat().st_size)[:6]
+             for name, paths in find_sources([folder / "lib"]).items()}
+    for split, packages in (("train", ["email", "urllib"]), ("heldout", ["json"])):
+        corpus = Corpus.build(files, tokenizer, packages, workers=1, roots=[folder / "lib"])
+        corpus.save(folder / "corpus" / split)
+    return folder / "corpus"
+
+
+def steps_logged(run: Path) -> dict[int, float]:
+    records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    return {r["step"]: r["loss"] for r in records if r["event"] == "step"}
+
+
+def events(run: Path, kind: str) -> list[dict]:
+    records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    return [r for r in records if r["event"] == kind]
+
+
+def test_curriculum_warms_up_with_every_chunk_then_grows_the_length():
+    cfg = ModelConfig.from_name("hsa-mini")
+    curriculum = Curriculum((4096, 8192, 16384), full_share=0.25)
+    phases = [curriculum.phase(p, cfg) for p in (0.0, 0.24, 0.3, 0.55, 0.8, 1.2)]
+    assert [(p.name, p.seq_len, p.top_k) for p in phases] == [
+        ("full-k", 4096, 64), ("full-k", 4096, 64), ("sparse-4k", 4096, 8), ("sparse-8k", 8192, 8),
+        ("sparse-16k", 16384, 8), ("sparse-16k", 16384, 8)]
+    assert Plan(plan_steps=100, plan_seconds=600).progress(50, 420) == 0.7  # whichever is further along
+
+
+def test_learning_rate_warms_up_holds_then_decays():
+    wsd = LearningRate(peak=1e-3, warmup_steps=10, shape="wsd", decay_share=0.2, min_ratio=0.1)
+    assert wsd.at(0, 0.0) == pytest.approx(1e-4)
+    assert wsd.at(50, 0.5) == wsd.at(60, 0.8) == pytest.approx(1e-3)
+    assert wsd.at(90, 0.9) == pytest.approx(0.55e-3)
+    assert wsd.at(200, 1.0) == wsd.at(300, 2.0) == pytest.approx(1e-4)
+    cosine = LearningRate(peak=1e-3, warmup_steps=0, shape="cosine", min_ratio=0.0)
+    assert cosine.at(5, 0.5) == pytest.approx(0.5e-3)
+
+
+def test_loss_ignores_targets_of_minus_100():
+    torch.manual_seed(0)
+    model = Transformer(ModelConfig.from_name("hsa-tiny")).eval()
+    ids, doc_ids = pack_documents([list(range(8, 108)), list(range(200, 290))], 64, 0)
+    idx, docs = torch.tensor([ids]), torch.tensor([doc_ids])
+    targets = idx.roll(-1, 1)
+    targets[0, ::3] = -100
+    with torch.no_grad():
+        logits, loss = model(idx, docs, targets)
+    kept = targets[0] != -100
+    expected = torch.nn.functional.cross_entropy(logits[0, kept].float(), targets[0, kept])
+    torch.testing.assert_close(loss, expected)
+
+
+def test_dense_baseline_has_the_same_size_and_attends_across_documents():
+    hsa, dense = variant_config("hsa-mini", "hsa"), variant_config("hsa-mini", "dense")
+    assert dense.attention == "dense" and abs(count_params(dense) / count_params(hsa) - 1) < 0.01
+    torch.manual_seed(0)
+    model = Transformer(variant_config("hsa-tiny", "dense")).eval()
+    assert model.encoder is None and not model.upper
+    ids, doc_ids = pack_documents([list(range(8, 108)), list(range(200, 290))], 64, 0)
+    changed = list(ids)
+    changed[10] += 1  # in the first document
+    with torch.no_grad():
+        a, _ = model(torch.tensor([ids]), torch.tensor([doc_ids]))
+        b, _ = model(torch.tensor([changed]), torch.tensor([doc_ids]))
+    torch.testing.assert_close(a[0, :10], b[0, :10], rtol=0, atol=0)  # causal
+    assert not torch.allclose(a[0, 128:], b[0, 128:])  # the second document sees the first directly
+
+
+def test_training_steps_reduce_the_loss_on_a_fixed_batch(corpus_dir, tmp_path):
+    torch.manual_seed(0)
+    args = parse_args(["--out", str(tmp_path / "run"), "--corpus", str(corpus_dir), "--lr", "3e-3", *TINY,
+                       "--batch-tokens", "256"])
+    trainer = Trainer(args)
+    batch, _ = trainer.prefetcher.next()
+    trainer.prefetcher.close()
+    assert batch[0].shape == (1, 256)
+    losses = [float(trainer.train_step(batch)[0]) for _ in range(6)]
+    assert all(b < a for a, b in zip(losses, losses[1:], strict=False)), losses
+    assert losses[-1] < losses[0] - 0.5, losses
+    assert trainer.cfg.hsa_top_k == 2  # the curriculum's top-k is the model's again after each step
+
+
+def test_resume_continues_exactly_and_the_export_loads(corpus_dir, tmp_path):
+    plan = ["--corpus", str(corpus_dir), "--plan-steps", "4", *TINY]
+    torch.manual_seed(0)
+    main(["--out", str(tmp_path / "whole"), "--max-steps", "4", *plan])
+    torch.manual_seed(0)
+    main(["--out", str(tmp_path / "cut"), "--max-steps", "2", "--export", str(tmp_path / "export"), *plan])
+    main(["--out", str(tmp_path / "cut"), "--max-steps", "4", "--resume", str(tmp_path / "cut"), *plan])
+    whole, cut = steps_logged(tmp_path / "whole"), steps_logged(tmp_path / "cut")
+    assert sorted(whole) == sorted(cut) == [1, 2, 3, 4]
+    for step in (3, 4):  # after the resume, and across the change to 512-token rows (the 4th batch)
+        assert cut[step] == pytest.approx(whole[step], abs=1e-6)
+    assert [e["phase"] for e in events(tmp_path / "whole", "phase")] == ["sparse-256", "sparse-512"]
+
+    model, _ = checkpoint.load(tmp_path / "export")
+    state = load_file(str(tmp_path / "cut" / "state" / "tensors.safetensors"))  # overwritten by the resume
+    trainer = json.loads((tmp_path / "export" / "trainer.json").read_text())
+    assert trainer["step"] == 2 and trainer["stream"]["seq_len"] == 256
+    assert (tmp_path / "export" / "train-log.jsonl").is_file()
+    assert set(state) >= {f"model/{name}" for name in model.state_dict()}
+
+
+def test_resume_from_an_export_on_a_fresh_machine(corpus_dir, tmp_path):
+    plan = ["--corpus", str(corpus_dir), "--plan-steps", "8", *TINY]
+    main(["--out", str(tmp_path / "first"), "--max-steps", "2", "--export", str(tmp_path / "export"), *plan])
+    exported, _ = checkpoint.load(tmp_path / "export")
+    assert events(tmp_path / "first", "end")[0]["phase"] == "full-k"
+    assert exported.cfg == ModelConfig.from_name("hsa-tiny")  # the model's own top-k, not the warm-up's
+    main(["--out", str(tmp_path / "second"), "--max-steps", "3", "--resume", str(tmp_path / "export"), *plan])
+    resumed = events(tmp_path / "second", "resumed")
+    assert resumed and resumed[0]["optimizer"] == "restarted"
+    assert sorted(steps_logged(tmp_path / "second")) == [1, 2, 3]  # the exported log, then step 3
+    final = load_file(str(tmp_path / "second" / "state" / "tensors.safetensors"))
+    assert not torch.equal(final["model/embed.weight"], exported.embed.weight)  # it trained on
+
+
+def test_a_deadline_before_the_first_step_still_leaves_a_resumable_run(corpus_dir, tmp_path):
+    main(["--out", str(tmp_path / "run"), "--corpus", str(corpus_dir), "--until", str(time.time()), *TINY])
+    assert events(tmp_path / "run", "end")[0]["step"] == 0 and not steps_logged(tmp_path / "run")
+    meta = json.loads((tmp_path / "run" / "state" / "meta.json").read_text())
+    assert meta["step"] == 0 and (tmp_path / "run" / "model" / "trainer.json").is_file()
+
+
+def test_monitor_asks_needles_beyond_the_training_length(corpus_dir, tmp_path):
+    main(["--out", str(tmp_path / "run"), "--corpus", str(corpus_dir), "--max-steps", "1", *TINY,
+          "--seq-len", "512", "--monitor-every", "1", "--monitor-samples", "2"])
+    (monitor,) = events(tmp_path / "run", "monitor")  # once: at step 1, not again at the end
+    assert monitor["step"] == 1 and {"needle_acc@512", "needle_acc@2048"} <= set(monitor)
+    assert 0 <= monitor["needle_acc@2048"] <= 1 and 0 < monitor["needle_loss@2048"] < 20  # held-out json text
+
+
+@pytest.mark.parametrize("variant", ["moe", "dense"])
+def test_comparison_variants_train(corpus_dir, tmp_path, variant):
+    monitor = ["--monitor-every", "1"] if variant == "dense" else []
+    main(["--out", str(tmp_path / variant), "--corpus", str(corpus_dir), "--variant", variant,
+          "--max-steps", "2", *TINY, *monitor])
+    state = load_file(str(tmp_path / variant / "state" / "tensors.safetensors"))
+    assert len(steps_logged(tmp_path / variant)) == 2
+    if variant == "moe":
+        biases = [t for name, t in state.items() if name.endswith("route_bias")]
+        assert biases and all(b.abs().sum() > 0 for b in biases)  # update_moe_biases ran after the steps
+    else:
+        assert not any("encoder" in name for name in state)
+        assert not events(tmp_path / variant, "monitor")  # the dense baseline has no memory to ask
+
+
+def test_heldout_loss_compares_models_on_the_same_rows(corpus_dir, tmp_path):
+    torch.manual_seed(0)
+    tokenizer = Tokenizer.load()
+    for name, variant in (("hsa", "hsa"), ("dense", "dense")):
+        checkpoint.save(Transformer(variant_config("hsa-tiny", variant)), tmp_path / name, tokenizer)
+    out = tmp_path / "loss.md"
+    train_loss.main(["--models", str(tmp_path / "hsa"), str(tmp_path / "dense"), "--corpus", str(corpus_dir),
+                     "--seq-len", "256", "--tokens", "512", "--batch-tokens", "512", "--device", "cpu",
+                     "--out", str(out)])
+    rows = [line for line in out.read_text().splitlines() if line.startswith(f"| {tmp_path}")]
+    assert [row.split(" | ")[1] for row in rows] == ["hsa", "dense"]
+    assert rows[0].endswith("| +0.00% |")
+    losses = [float(row.split(" | ")[4]) for row in rows]
+    assert all(8 < loss < 11 for loss in losses)  # untrained: about ln(16384) = 9.7 on real held-out text
