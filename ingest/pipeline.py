@@ -63,7 +63,8 @@ class IngestReport:
     cancelled: bool = False
 
     def to_json(self) -> dict:
-        """The `ingest --json` object. Model encoding does not exist yet: tokens/chunks/memory stay 0."""
+        """The `ingest --json` object as far as ingest knows it: app.core fills tokens, chunks and
+        memory_bytes from the model memory (ingest never sees the model)."""
         return {
             "project": self.project,
             "files": {
@@ -78,7 +79,6 @@ class IngestReport:
             "tokens": 0,
             "chunks": 0,
             "memory_bytes": 0,
-            "encoded": False,
             "problems": self.problems,
             "elapsed_s": round(self.elapsed_s, 3),
         }

@@ -11,6 +11,7 @@ span (0 = none; lines and pages are 1-based) and, for PDFs, an (n, 4) float32 ar
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -67,6 +68,16 @@ class FileState:
     content_hash: str | None
     status: str
     reason: str | None
+
+
+@dataclass(frozen=True)
+class DocumentVersion:
+    """A stored document as the model's memory knows it: its path, id and the hash of its file's content."""
+
+    id: int
+    path: str
+    content_hash: str
+    abspath: str  # the file on disk
 
 
 @dataclass(frozen=True)
@@ -161,6 +172,7 @@ class Store:
         self.db.enable_wal()
         migrations.apply(self.db)
         self._lock = threading.RLock()
+        self._depth = 0  # nesting of batch()
 
     def close(self) -> None:
         self.db.close()
@@ -173,9 +185,31 @@ class Store:
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        """One transaction: everything written inside is committed together, or not at all."""
-        with self._lock, self.db.atomic():
-            yield
+        """One transaction: everything written inside is committed together, or not at all.
+
+        BEGIN IMMEDIATE takes SQLite's write lock up front, so a writer in another process makes this one
+        wait (up to the connection timeout) instead of failing at its first write; nested batches join
+        the outer transaction."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            conn = self.db.conn
+            conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._depth = 0
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            self._depth = 0
+            conn.execute("COMMIT")
 
     # roots -------------------------------------------------------------------------------------------
 
@@ -332,6 +366,19 @@ class Store:
         return StoredDocument(
             row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]), index, rects
         )
+
+    def document_versions(self) -> list[DocumentVersion]:
+        """Every stored document with the hash of the content it was parsed from, ordered by path."""
+        rows = self.db.execute(
+            "SELECT documents.id, documents.path, files.content_hash, roots.path, roots.is_file,"
+            " files.relpath FROM documents JOIN files ON files.id = documents.file_id"
+            " JOIN roots ON roots.id = files.root_id"
+            " ORDER BY documents.path, documents.id"
+        )
+        return [
+            DocumentVersion(r[0], r[1], r[2] or "", r[3] if r[4] else os.path.join(r[3], *r[5].split("/")))
+            for r in rows
+        ]
 
     def definitions(self, document_id: int) -> list[Definition]:
         rows = self.db.execute(

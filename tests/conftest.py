@@ -18,9 +18,32 @@ def folio_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
     return home
 
 
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model folder with random hsa-tiny weights (seeded): the whole ask path at test speed."""
+    import torch
+
+    from model.checkpoint import save
+    from model.config import ModelConfig
+    from model.tokenizer import Tokenizer
+    from model.transformer import Transformer
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny-model")
+    save(Transformer(ModelConfig.from_name("hsa-tiny")), folder, Tokenizer.load())
+    return folder
+
+
 @pytest.fixture
-def cli_env(folio_home: Path) -> dict[str, str]:
-    """Environment for running main.py in a subprocess against the test's FOLIO_HOME."""
-    env = dict(os.environ, FOLIO_HOME=str(folio_home), PYTHONPATH=str(REPO))
+def model_env(tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """FOLIO_MODEL set to the random tiny model for this test (Engine() then loads it)."""
+    monkeypatch.setenv("FOLIO_MODEL", str(tiny_model_dir))
+    return tiny_model_dir
+
+
+@pytest.fixture
+def cli_env(folio_home: Path, tiny_model_dir: Path) -> dict[str, str]:
+    """Environment for running main.py in a subprocess against the test's FOLIO_HOME, with the tiny model."""
+    env = dict(os.environ, FOLIO_HOME=str(folio_home), PYTHONPATH=str(REPO), FOLIO_MODEL=str(tiny_model_dir))
     env.pop("QT_QPA_PLATFORM", None)  # the CLI must work without it: it never loads Qt
     return env

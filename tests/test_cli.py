@@ -44,16 +44,14 @@ def test_ingest_json_has_exactly_the_documented_shape(tree: Path, cli_env: dict[
     data = json.loads(result.stdout)
     elapsed = data.pop("elapsed_s")
     assert isinstance(elapsed, float) and elapsed >= 0
+    tokens, chunks, memory_bytes = data.pop("tokens"), data.pop("chunks"), data.pop("memory_bytes")
+    assert tokens == 64 * chunks and chunks >= 2 and memory_bytes > 0  # both documents are in the memory
     assert data == {
         "project": str(tree),
         "files": {"parsed": 2, "unchanged": 0, "skipped": 2, "failed": 0},
         "documents": 2,
         "definitions": 3,
         "pdf_pages": 0,
-        "tokens": 0,
-        "chunks": 0,
-        "memory_bytes": 0,
-        "encoded": False,
         "problems": [
             {
                 "path": "big.txt",
@@ -96,11 +94,13 @@ def test_ingest_human_output(tree: Path, cli_env: dict[str, str]) -> None:
         "  skipped  big.txt: larger than the size limit (3.0 MB > 2.0 MB)",
         "  skipped  data.bin: binary file type (.bin)",
     ]
-    assert lines[6].startswith("model encoding: not available yet")
-    assert lines[7].startswith("elapsed: ")
+    assert lines[6].startswith("encoded: 2 documents, ")
+    assert lines[7].startswith("memory: ") and " chunks, " in lines[7]
+    assert lines[8].startswith("elapsed: ")
 
 
 def test_projects_lists_each_project_once(tree: Path, tmp_path: Path, cli_env: dict[str, str]) -> None:
+    (tree / "big.txt").unlink()  # 3 MB to encode would only make the test slow
     assert json.loads(run(cli_env, "projects", "--json").stdout) == []
     other = tmp_path / "other"
     other.mkdir()
@@ -108,11 +108,11 @@ def test_projects_lists_each_project_once(tree: Path, tmp_path: Path, cli_env: d
     for root in (tree, other, tree):
         assert run(cli_env, "ingest", str(root)).returncode == 0
     listed = json.loads(run(cli_env, "projects", "--json").stdout)
-    assert [(p["root"], p["documents"]) for p in listed] == [(str(tree), 3), (str(other), 1)]
+    assert [(p["root"], p["documents"]) for p in listed] == [(str(tree), 2), (str(other), 1)]
     assert all(set(p) == {"root", "documents", "tokens", "chunks", "memory_bytes", "updated"} for p in listed)
-    assert all((p["tokens"], p["chunks"], p["memory_bytes"]) == (0, 0, 0) for p in listed)
+    assert all(p["tokens"] == 64 * p["chunks"] > 0 and p["memory_bytes"] > 0 for p in listed)
     human = run(cli_env, "projects").stdout
-    assert f"{tree}  documents: 3" in human
+    assert f"{tree}  documents: 2" in human
 
 
 def test_errors_are_one_line_with_a_non_zero_exit(tmp_path: Path, cli_env: dict[str, str]) -> None:
@@ -129,10 +129,11 @@ def test_help_lists_only_working_commands(cli_env: dict[str, str]) -> None:
     result = run(cli_env, "--help")
     assert result.returncode == 0
     assert result.stdout.startswith("usage: folio")
-    for command in ("ingest", "watch", "projects", "open"):
+    for command in ("ingest", "ask", "watch", "projects", "open"):
         assert command in result.stdout
-    for missing in ("ask", "summarize", "--device", "--model"):
-        assert missing not in result.stdout.split()
+    ask_help = run(cli_env, "ask", "--help").stdout
+    for flag in ("--json", "--session", "--max-new-tokens", "--device", "--model"):
+        assert flag in ask_help
 
 
 def test_no_command_without_a_display_says_so_in_one_line(cli_env: dict[str, str]) -> None:
@@ -143,6 +144,7 @@ def test_no_command_without_a_display_says_so_in_one_line(cli_env: dict[str, str
 
 
 def test_cli_never_imports_qt(tree: Path, cli_env: dict[str, str]) -> None:
+    (tree / "big.txt").unlink()  # 3 MB to encode would only make the test slow
     probe = (
         "import runpy, sys\n"
         f"sys.argv = ['main.py', 'ingest', {str(tree)!r}, '--json']\n"
@@ -195,6 +197,7 @@ def test_ctrl_c_during_ingest_keeps_committed_work(tmp_path: Path, cli_env: dict
 
 
 def test_watch_prints_changes_until_ctrl_c(tree: Path, cli_env: dict[str, str]) -> None:
+    (tree / "big.txt").unlink()  # 3 MB to encode would only make the test slow
     assert run(cli_env, "ingest", str(tree)).returncode == 0
     child = subprocess.Popen(
         [sys.executable, MAIN, "watch", str(tree)],
@@ -205,13 +208,58 @@ def test_watch_prints_changes_until_ctrl_c(tree: Path, cli_env: dict[str, str]) 
         text=True,
     )
     try:
-        assert child.stdout.readline() == f"watching {tree}: 3 documents (Ctrl-C to stop)\n"
+        first = child.stdout.readline()
+        assert first.startswith(f"watching {tree}: 2 documents, ") and first.endswith(
+            " tokens in memory (Ctrl-C to stop)\n"
+        )
         (tree / "README.md").write_text("# Geometry\n\nLines too.\n")
         assert child.stdout.readline() == "changed  README.md\n"
+        # the new version replaced the old one in the memory
+        assert child.stdout.readline().startswith("memory: 1 encoded, 1 removed, ")
         (tree / "src" / "geometry.py").unlink()
         assert child.stdout.readline() == "removed  src/geometry.py\n"
+        assert child.stdout.readline().startswith("memory: 0 encoded, 1 removed, ")
     finally:
         child.send_signal(signal.SIGINT)
         stdout, stderr = child.communicate(timeout=30)
     assert child.returncode == 0, stderr
     assert stdout == "stopped watching\n"
+
+
+def test_ask_json_on_a_never_ingested_folder(tree: Path, cli_env: dict[str, str]) -> None:
+    (tree / "big.txt").unlink()
+    result = run(cli_env, "ask", str(tree), "Where is Point defined?", "--json", "--max-new-tokens", "4")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)  # stdout is exactly one JSON object: nothing streamed around it
+    assert set(data) == {"answer", "citations", "timing", "memory"}
+    assert data["memory"]["documents"] == 2 and data["memory"]["reused"] is False  # ingested first
+    assert data["citations"], "the answer drew on the project's chunks"
+    for citation in data["citations"]:
+        lines = (tree / citation["path"]).read_text().splitlines()
+        assert citation["text"] == "\n".join(lines[citation["start_line"] - 1 : citation["end_line"]])
+    again = run(cli_env, "ask", str(tree), "And origin?", "--json", "--max-new-tokens", "2")
+    again = json.loads(again.stdout)
+    assert again["memory"]["reused"] is True
+
+
+def test_ask_human_output_streams_then_lists_sources(tree: Path, cli_env: dict[str, str]) -> None:
+    (tree / "big.txt").unlink()
+    assert run(cli_env, "ingest", str(tree)).returncode == 0
+    result = run(cli_env, "ask", str(tree), "What is Point?", "--max-new-tokens", "3", "--session", "s")
+    assert result.returncode == 0, result.stderr
+    sources = result.stdout.split("\nSources:\n", 1)[1].splitlines()
+    assert sources and all(line.startswith(f"  [{i}] ") for i, line in enumerate(sources, 1))
+    cited = ("src/geometry.py:", "README.md:")
+    assert any(any(c in line for c in cited) and line.endswith("%)") for line in sources)
+
+
+def test_ask_errors_are_one_line(tree: Path, tmp_path: Path, cli_env: dict[str, str]) -> None:
+    result = run(cli_env, "ask", str(tree), "Q?", "--model", str(tmp_path / "no-model"))
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("folio: error: model folder ") and "does not exist" in result.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run(cli_env, "ask", str(empty), "Q?")
+    assert result.returncode == 1 and result.stderr.startswith("folio: error: the project has no documents")
+    result = run(cli_env, "ask", str(tree), "Q?", "--max-new-tokens", "0")
+    assert result.returncode == 1 and result.stderr == "folio: error: --max-new-tokens must be at least 1\n"

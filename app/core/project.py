@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+from app.core.indexing import memory_stats
 from ingest.paths import DB_NAME, project_db_path, projects_dir
 from ingest.scan import resolve_roots
 from ingest.store import Store
@@ -16,7 +17,7 @@ from ingest.store import Store
 class ProjectSummary:
     root: str
     documents: int
-    tokens: int  # model encoding has not landed yet: 0
+    tokens: int  # token slots held in the model memory (whole 64-token chunks)
     chunks: int
     memory_bytes: int
     updated: str | None  # ISO time of the last file change stored
@@ -35,9 +36,15 @@ def list_projects() -> list[ProjectSummary]:
                 roots = store.roots()
                 if not roots:
                     continue  # created, but interrupted before its roots were stored
+                stats = memory_stats(db_path)
                 summaries.append(
                     ProjectSummary(
-                        str(roots[0].path), store.counts()["documents"], 0, 0, 0, store.last_updated()
+                        str(roots[0].path),
+                        store.counts()["documents"],
+                        stats.tokens,
+                        stats.chunks,
+                        stats.bytes,
+                        store.last_updated(),
                     )
                 )
         except sqlite3.DatabaseError as exc:

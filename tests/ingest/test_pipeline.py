@@ -57,14 +57,13 @@ def test_first_ingest_reports_what_it_stored(tree: Path) -> None:
         "tokens",
         "chunks",
         "memory_bytes",
-        "encoded",
         "problems",
         "elapsed_s",
     }
     assert data["project"] == str(tree)
     assert data["files"] == {"parsed": 3, "unchanged": 0, "skipped": 0, "failed": 0}  # .gitignore, README, py
     assert (data["documents"], data["definitions"], data["pdf_pages"]) == (3, 3, 0)  # top, Shape, Shape.area
-    assert (data["tokens"], data["chunks"], data["memory_bytes"], data["encoded"]) == (0, 0, 0, False)
+    assert (data["tokens"], data["chunks"], data["memory_bytes"]) == (0, 0, 0)  # app.core fills these in
     with open_store(tree) as store:
         doc = store.document("pkg/shapes.py")
         assert doc.text == "pkg/shapes.py\n" + PY

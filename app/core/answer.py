@@ -1,0 +1,214 @@
+"""Answers and their citations: the chunks the answer tokens retrieved, mapped back to source spans.
+
+The HSA layers choose chunks for every answer token with softmax weights. Summed per chunk over the answer
+those weights rank the chunks the answer drew on (DESIGN.md section 2, step 7). A chunk is 64 tokens of one
+document; the tokenizer's character offsets give its characters and the ingest span map gives lines (code,
+text) or PDF pages and line rectangles. Adjacent chunks of one document merge into one span, spans are
+widened to whole lines, and a PDF span is cut at page boundaries (a citation shows one page).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ingest.store import StoredDocument
+
+MAX_CITATIONS = 6
+MIN_SHARE = 0.03  # a span with less of the answer's retrieval weight is not worth a chip
+
+
+@dataclass(frozen=True)
+class Citation:
+    path: str  # relative to the project root, as stored
+    start_line: int | None  # 1-based, inclusive (code and text)
+    end_line: int | None
+    page: int | None  # 1-based (PDF)
+    rects: list[list[float]] | None  # [x0, y0, x1, y1] in points, on `page`
+    score: float  # share of the answer's retrieval weight
+    text: str  # the cited text, whole lines
+    abspath: str  # the file on disk
+
+    def to_json(self) -> dict:
+        return {
+            "path": self.path,
+            "start_line": self.start_line,
+            "end_line": self.end_line,
+            "page": self.page,
+            "rects": self.rects,
+            "score": round(self.score, 4),
+            "text": self.text,
+        }
+
+    @property
+    def label(self) -> str:
+        """How a user sees it: `pkg/mod.py:10-42` or `contract.pdf p.7`."""
+        if self.page is not None:
+            return f"{self.path} p.{self.page}"
+        if self.start_line == self.end_line:
+            return f"{self.path}:{self.start_line}"
+        return f"{self.path}:{self.start_line}-{self.end_line}"
+
+
+@dataclass
+class Answer:
+    answer: str
+    citations: list[Citation]
+    timing: dict = field(default_factory=dict)  # ttft_ms, total_ms
+    memory: dict = field(default_factory=dict)  # documents, tokens, chunks, reused
+    stopped: bool = False  # the user stopped it before the model finished
+    notices: list[str] = field(default_factory=list)  # e.g. "memory rebuilt: it was made by another model"
+
+    def to_json(self) -> dict:
+        return {
+            "answer": self.answer,
+            "citations": [c.to_json() for c in self.citations],
+            "timing": self.timing,
+            "memory": self.memory,
+        }
+
+
+@dataclass(frozen=True)
+class CitedDocument:
+    """What mapping needs about one document: the stored text and spans, and each token's characters."""
+
+    document: StoredDocument
+    abspath: str
+    offsets: Sequence[
+        tuple[int, int]
+    ]  # per token of the encoded document (model.tokenizer.Tokenizer.document)
+
+
+def chunk_chars(
+    offsets: Sequence[tuple[int, int]], first: int, last: int, chunk_size: int
+) -> tuple[int, int]:
+    """Characters [start, end) covered by chunks first..last (inclusive) of a document's tokens."""
+    tokens = offsets[first * chunk_size : (last + 1) * chunk_size]  # the last chunk's padding has no token
+    real = [(s, e) for s, e in tokens if e > s]
+    if not real:
+        return 0, 0
+    return min(s for s, _ in real), max(e for _, e in real)
+
+
+def merge_runs(chunks: Mapping[int, float]) -> list[tuple[int, int, float]]:
+    """Runs of consecutive chunk indices: (first, last, summed weight)."""
+    runs: list[tuple[int, int, float]] = []
+    for index in sorted(chunks):
+        if runs and runs[-1][1] == index - 1:
+            first, _, weight = runs[-1]
+            runs[-1] = (first, index, weight + chunks[index])
+        else:
+            runs.append((index, index, chunks[index]))
+    return runs
+
+
+def spans_for(doc: CitedDocument, start: int, end: int, score: float) -> list[Citation]:
+    """Citations for characters [start, end) of a document: one for text/code (whole lines), one per page
+    for a PDF. The score is shared between pages by their share of the characters."""
+    stored = doc.document
+    index = stored.span_index
+    if end <= start or len(index) == 0:
+        return []
+    # spans touched by the range (a span is a source line, or a PDF text line)
+    touched = [i for i in range(len(index)) if index[i, 1] > start and index[i, 0] < end]
+    if not touched:
+        return []
+    if stored.kind != "pdf":
+        lines = [int(index[i, 2]) for i in touched if index[i, 2] > 0]
+        if not lines:
+            return []
+        first, last = min(lines), max(lines)
+        rows = [i for i in range(len(index)) if first <= index[i, 2] <= last]
+        text = stored.text[int(index[rows[0], 0]) : int(index[rows[-1], 1])]
+        return [Citation(stored.path, first, last, None, None, score, text, doc.abspath)]
+    by_page: dict[int, list[int]] = {}
+    for i in touched:
+        if index[i, 3] > 0:
+            by_page.setdefault(int(index[i, 3]), []).append(i)
+    total = sum(int(index[i, 1] - index[i, 0]) for rows in by_page.values() for i in rows) or 1
+    citations = []
+    for page, rows in sorted(by_page.items()):
+        share = sum(int(index[i, 1] - index[i, 0]) for i in rows) / total
+        rects = (
+            [[round(float(v), 2) for v in stored.span_rects[i]] for i in rows]
+            if stored.span_rects is not None
+            else None
+        )
+        text = "\n".join(stored.text[int(index[i, 0]) : int(index[i, 1])] for i in rows)
+        citations.append(Citation(stored.path, None, None, page, rects, score * share, text, doc.abspath))
+    return citations
+
+
+def build_citations(
+    weights: Mapping[tuple[str, int], float],
+    resolve: Callable[[str], CitedDocument | None],
+    chunk_size: int,
+    *,
+    limit: int = MAX_CITATIONS,
+    min_share: float = MIN_SHARE,
+) -> list[Citation]:
+    """Citations from summed retrieval weights per (document key, chunk index), highest score first.
+
+    resolve(doc_key) gives the document as it was encoded, or None when it is gone (deleted, or changed
+    since the answer read it): its chunks are not cited. Scores are shares of all the weight.
+    """
+    total = sum(weights.values())
+    if total <= 0:
+        return []
+    by_doc: dict[str, dict[int, float]] = {}
+    for (key, chunk), weight in weights.items():
+        by_doc.setdefault(key, {})[chunk] = by_doc.get(key, {}).get(chunk, 0.0) + weight
+    citations: list[Citation] = []
+    for key, chunks in by_doc.items():
+        doc = resolve(key)
+        if doc is None:
+            continue
+        for first, last, weight in merge_runs(chunks):
+            start, end = chunk_chars(doc.offsets, first, last, chunk_size)
+            citations.extend(spans_for(doc, start, end, weight / total))
+    citations = _merge_same_lines(citations)
+    citations.sort(key=lambda c: (-c.score, c.path, c.page or 0, c.start_line or 0))
+    return [c for c in citations if c.score >= min_share][:limit]
+
+
+def _merge_same_lines(citations: list[Citation]) -> list[Citation]:
+    """Widening to whole lines can make two runs of a document touch or overlap: join those."""
+    out: list[Citation] = []
+    for c in sorted(citations, key=lambda c: (c.path, c.page or 0, c.start_line or 0)):
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and prev.path == c.path
+            and c.page is None
+            and prev.page is None
+            and c.start_line <= prev.end_line + 1
+        ):
+            if c.end_line > prev.end_line:
+                extra = c.text.split("\n")[prev.end_line - c.start_line + 1 :]
+                text = "\n".join([prev.text, *extra]) if extra else prev.text
+            else:
+                text = prev.text
+            out[-1] = Citation(
+                prev.path,
+                prev.start_line,
+                max(prev.end_line, c.end_line),
+                None,
+                None,
+                prev.score + c.score,
+                text,
+                prev.abspath,
+            )
+        elif prev is not None and prev.path == c.path and c.page is not None and prev.page == c.page:
+            out[-1] = Citation(
+                prev.path,
+                None,
+                None,
+                c.page,
+                (prev.rects or []) + (c.rects or []),
+                prev.score + c.score,
+                prev.text + "\n" + c.text,
+                prev.abspath,
+            )
+        else:
+            out.append(c)
+    return out
