@@ -37,7 +37,7 @@ def run_gui(paths: list[str] | None = None) -> int:
     settings = load_settings()
     dark = apply_theme(app, settings.theme)
     window = MainWindow(settings)
-    window.viewer.code.set_dark(dark)
+    window._set_dark(dark)
     window.show()
     window.status.probe_device(settings.device)
     window.start(paths)

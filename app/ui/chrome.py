@@ -14,6 +14,8 @@ from PySide6.QtWidgets import QFileDialog, QLabel
 
 from app.core.tasks import PROBE_DEVICE_CODE, RESOURCES, ProjectInfo
 from app.ui.dialogs import SettingsDialog, show_about
+from app.ui.memory_state import MemoryState
+from app.ui.model_host import EngineInfo
 from ingest.paths import data_dir
 from ingest.scan import format_size
 
@@ -88,9 +90,14 @@ def build_menus(window: MainWindow) -> dict[str, QAction]:
         "find": _action(window, "&Find in Viewer…", window.viewer.find_bar.open, keys.Find),
         "add_folder": _action(window, "&Add Folder…", lambda: choose_folder_to_add(window)),
         "refresh": _action(window, "&Refresh", window.refresh_ingest, keys.Refresh),
-        "cancel": _action(window, "&Cancel Reading", window.cancel_ingest, Qt.Key.Key_Escape),
+        "cancel": _action(window, "&Cancel Reading", window.cancel_ingest),
+        "ask": _action(window, "&Ask", window.chat.submit, "Ctrl+Return"),
+        "stop": _action(window, "&Stop", window.stop_current, Qt.Key.Key_Escape),
+        "new_chat": _action(window, "&New Chat", window.chat_controller.new_chat, keys.New),
+        "summarize": _action(window, "Summari&ze Document", window.summarize_current, "Ctrl+Shift+S"),
         "about": _action(window, "&About Folio", lambda: show_about(window), role=role.AboutRole),
     }
+    actions["ask"].setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
     if actions["settings"].shortcut().isEmpty():  # Linux and Windows have no standard key for it
         actions["settings"].setShortcut(QKeySequence("Ctrl+,"))
     bar = window.menuBar()
@@ -106,6 +113,9 @@ def build_menus(window: MainWindow) -> dict[str, QAction]:
     project_menu = bar.addMenu("&Project")
     for name in ("add_folder", "refresh", "cancel"):
         project_menu.addAction(actions[name])
+    chat_menu = bar.addMenu("&Chat")
+    for name in ("ask", "stop", "new_chat", "summarize"):
+        chat_menu.addAction(actions[name])
     bar.addMenu("&Help").addAction(actions["about"])
     update_recent_menu(window)
     return actions
@@ -121,32 +131,65 @@ def update_recent_menu(window: MainWindow) -> None:
 
 
 class StatusLine:
-    """The status bar: project totals (left), database size and the device PyTorch sees (right)."""
+    """The status bar: project totals (left); the model's memory of the project (tokens held, size on disk),
+    the database size, the model and the device it runs on (right)."""
 
     def __init__(self, window: MainWindow):
-        self.labels = {name: QLabel() for name in ("project", "database", "device")}
+        self.labels = {name: QLabel() for name in ("project", "memory", "database", "model", "device")}
         bar = window.statusBar()
         bar.setSizeGripEnabled(False)
         bar.addWidget(self.labels["project"], 1)
-        bar.addPermanentWidget(self.labels["database"])
-        bar.addPermanentWidget(self.labels["device"])
+        for name in ("memory", "database", "model", "device"):
+            bar.addPermanentWidget(self.labels[name])
         for label in self.labels.values():
             label.setContentsMargins(8, 2, 8, 2)
         self.window = window
         self._probe: QProcess | None = None
+        self._gpu_name = ""  # from the probe, shown once the model runs on CUDA
+        self.model_device = ""  # the device the loaded model runs on ("" before it has loaded)
 
     def __getitem__(self, name: str) -> QLabel:
         return self.labels[name]
 
-    def show_project(self, project: ProjectInfo | None) -> None:
+    def show_project(self, project: ProjectInfo | None, memory: MemoryState | None = None) -> None:
         if project is None:
             self.labels["project"].setText("No project open")
-            self.labels["database"].setText("")
+            for name in ("database", "memory"):
+                self.labels[name].setText("")
             return
         files = sum(project.files.values())
         self.labels["project"].setText(f"{project.documents:,} documents · {files:,} files · "
                                        f"{project.definitions:,} definitions")
         self.labels["database"].setText(f"Database {format_size(project.db_bytes)}")
+        if memory is not None and memory.chunks:
+            self.labels["memory"].setText(f"{memory.tokens:,} tokens held · memory "
+                                          f"{format_size(memory.bytes_on_disk)}")
+            self.labels["memory"].setToolTip(f"{len(memory.encoded):,} documents encoded in "
+                                             f"{memory.chunks:,} chunks")
+        else:
+            self.labels["memory"].setText("Nothing encoded yet")
+            self.labels["memory"].setToolTip("")
+
+    def model_loading(self) -> None:
+        self.labels["model"].setText("Model: loading…")
+        self.labels["model"].setToolTip("")
+
+    def show_model(self, info: EngineInfo) -> None:
+        self.labels["model"].setText(f"Model: {info.model_name} · {info.short_fingerprint}")
+        self.labels["model"].setToolTip(f"{info.model_dir}\nfingerprint {info.fingerprint}")
+        self.model_device = info.device
+        self._show_device()
+
+    def show_model_problem(self) -> None:
+        self.labels["model"].setText("Model: not loaded")
+        self.labels["model"].setToolTip("The model folder could not be loaded: see the chat panel")
+        self.model_device = ""
+
+    def _show_device(self) -> None:
+        if self.model_device == "cuda":
+            self.labels["device"].setText(f"Device: CUDA{' · ' + self._gpu_name if self._gpu_name else ''}")
+        elif self.model_device == "cpu":
+            self.labels["device"].setText("Device: CPU")
 
     def probe_device(self, preference: str) -> None:
         """Ask PyTorch which device it sees, in a child process: importing torch takes seconds and holds the
@@ -164,8 +207,10 @@ class StatusLine:
 
     def _device_known(self, process: QProcess, code: int) -> None:
         output = bytes(process.readAllStandardOutput().data()).decode(errors="replace").strip()
+        self._gpu_name = output.removeprefix("CUDA · ") if output.startswith("CUDA · ") else ""
         self.labels["device"].setText(f"Device: {output}" if code == 0 and output else
                                       "Device: unknown (PyTorch could not be loaded)")
+        self._show_device()  # the model's own device, once it has loaded, is what counts
         process.deleteLater()
         if self._probe is process:
             self._probe = None

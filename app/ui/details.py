@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
@@ -16,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from app.core.tasks import DocumentDetails, FileRow
 from app.ui.project_panel import section
-from app.ui.theme import STATUS_COLORS, STATUS_LABELS
+from app.ui.theme import READABLE, STATUS_COLORS, STATUS_LABELS
 from ingest.scan import format_size
 
 TARGET_ROLE = Qt.ItemDataRole.UserRole
@@ -25,6 +26,7 @@ TARGET_ROLE = Qt.ItemDataRole.UserRole
 class DetailsPane(QWidget):
     openLines = Signal(object, int, int)  # FileRow, first line, last line (1-based, inclusive)
     openPage = Signal(object, int, str)  # FileRow, page (1-based), text to highlight on it ("" = none)
+    summarizeRequested = Signal(object)  # FileRow
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -37,6 +39,14 @@ class DetailsPane(QWidget):
         self.warnings = QLabel(wordWrap=True)
         self.open_button = QPushButton("Open in viewer", objectName="Secondary")
         self.open_button.clicked.connect(self._open_whole)
+        self.summarize_button = QPushButton("Summarize", objectName="Secondary",
+                                            toolTip="Outline and cited key passages of this document")
+        self.summarize_button.clicked.connect(self._summarize)
+        self.buttons = QWidget()
+        button_row = QHBoxLayout(self.buttons)
+        button_row.setContentsMargins(0, 0, 0, 0)
+        button_row.addWidget(self.open_button, 1)
+        button_row.addWidget(self.summarize_button, 1)
         self.outline_label = QLabel()
         self.outline = QTreeWidget()
         self.outline.setRootIsDecorated(False)
@@ -56,7 +66,7 @@ class DetailsPane(QWidget):
         body = QVBoxLayout(self.body)
         body.setContentsMargins(0, 0, 0, 0)
         body.setSpacing(6)
-        for widget in (self.title, self.state, self.reason, self.facts, self.warnings, self.open_button):
+        for widget in (self.title, self.state, self.reason, self.facts, self.warnings, self.buttons):
             body.addWidget(widget)
         body.addSpacing(6)
         self.outline_header = section("Outline")
@@ -79,7 +89,7 @@ class DetailsPane(QWidget):
         self.reason.setText(row.reason or "")
         self.reason.setVisible(bool(row.reason))
         facts = [row.abspath, format_size(row.size)]
-        if row.status == "parsed":
+        if row.status in READABLE:
             facts.append(row.language or row.kind or "text")
             if row.pages:
                 facts.append(f"{row.pages} pages")
@@ -87,7 +97,7 @@ class DetailsPane(QWidget):
         warnings = details.document.warnings if details is not None else []
         self.warnings.setText("\n".join(f"⚠ {w}" for w in warnings))
         self.warnings.setVisible(bool(warnings))
-        self.open_button.setVisible(row.status == "parsed")
+        self.buttons.setVisible(row.status in READABLE)
         self._fill_outline(row, details)
 
     def _fill_outline(self, row: FileRow, details: DocumentDetails | None) -> None:
@@ -143,6 +153,10 @@ class DetailsPane(QWidget):
             self.openLines.emit(self.row, target[1], target[2])
         else:
             self.openPage.emit(self.row, target[1], target[2])
+
+    def _summarize(self) -> None:
+        if self.row is not None:
+            self.summarizeRequested.emit(self.row)
 
     def _open_whole(self) -> None:
         if self.row is None:

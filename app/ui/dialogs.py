@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import platform
-from importlib import metadata
+from html import escape
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import qVersion
@@ -23,6 +22,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.settings import DEVICES, THEMES, Settings
+from app.ui.model_host import EngineInfo
+from app.ui.runner import TaskRunner
 
 DEVICE_LABELS = {"auto": "Automatic (GPU when there is one)", "cpu": "CPU", "cuda": "CUDA GPU"}
 THEME_LABELS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
@@ -60,7 +61,8 @@ class SettingsDialog(QDialog):
         form.addRow("Top-k chunks", self.top_k)
         form.addRow("Answer length", self.answer_length)
         form.addRow("Theme", self.theme)
-        note = QLabel("The model settings take effect when answering lands in Folio; they are saved now.",
+        note = QLabel("A model folder holds config.json, tokenizer.json and the weights (empty: the model "
+                      "built into Folio). Answer length is the most tokens one answer may have.",
                       objectName="Muted", wordWrap=True)
         form.addRow(note)
         standard = QDialogButtonBox.StandardButton
@@ -81,27 +83,34 @@ class SettingsDialog(QDialog):
                         last_project=self._base.last_project)
 
 
-def versions() -> dict[str, str]:
-    """Versions of Folio and what it runs on, read from package metadata (torch is not imported)."""
-    found = {"Folio": _version("folio"), "Python": platform.python_version(), "Qt": qVersion(),
-             "PySide6": pyside_version}
-    for name, package in (("PyTorch", "torch"), ("tree-sitter", "tree-sitter"), ("PyMuPDF", "pymupdf")):
-        found[name] = _version(package)
-    return found
+def collect_versions(_report, _should_stop) -> dict[str, str]:
+    """app.core.versions.versions() on a worker thread: it imports PyTorch and hashes the embedded model."""
+    from app.core.versions import versions
+
+    return versions()
 
 
-def _version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def about_text() -> str:
-    rows = "".join(f"<tr><td>{name}</td><td>&nbsp;&nbsp;{v}</td></tr>" for name, v in versions().items())
+def about_text(versions: dict[str, str], model: EngineInfo | None, model_problem: str | None = None) -> str:
+    found = dict(versions)
+    found["Qt"] = qVersion()
+    found["PySide6"] = pyside_version
+    if model is not None:
+        found["Model in use"] = f"{model.model_name} ({model.short_fingerprint}) on {model.device.upper()}"
+    else:
+        found["Model in use"] = "not loaded" + (f": {model_problem}" if model_problem else "")
+    rows = "".join(f"<tr><td>{escape(name)}</td><td>&nbsp;&nbsp;{escape(value)}</td></tr>"
+                   for name, value in found.items())
     return ("<h3>Folio</h3><p>Reads a whole repository or document set with a local language model and "
             f"cites its sources.</p><table>{rows}</table>")
 
 
-def show_about(parent: QWidget) -> None:
-    QMessageBox.about(parent, "About Folio", about_text())
+def show_about(window) -> TaskRunner:
+    """Collect the versions in the background (a second or so the first time), then show the About box."""
+    runner = TaskRunner("Reading versions", collect_versions, parent=window)
+    runner.done.connect(lambda found: QMessageBox.about(
+        window, "About Folio", about_text(found, window.model.info, window.model.error)))
+    runner.failed.connect(lambda message: QMessageBox.about(window, "About Folio", about_text(
+        {"Versions": message}, window.model.info, window.model.error)))
+    runner.start()
+    window.about_runner = runner
+    return runner

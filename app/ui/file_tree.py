@@ -1,4 +1,5 @@
-"""The project's file tree: folders first, each file with its state (parsed, skipped, failed) and why.
+"""The project's file tree: folders first, each file with its state (encoded, parsed, skipped, failed) and
+why.
 
 `update(rows)` changes only what changed since the last call (new files are inserted in order, gone ones
 removed, changed states repainted), so refreshing a 30,000-file project during an ingest or after a live
@@ -16,7 +17,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QHeaderView, QStyle, QToolTip, QTreeWidget, QTreeWidgetItem, QWidget
 
 from app.core.tasks import FileRow, RootInfo
-from app.ui.theme import STATUS_LABELS, status_icon
+from app.ui.theme import READABLE, STATUS_LABELS, status_icon
 
 PATH_ROLE = Qt.ItemDataRole.UserRole  # a file item's document path
 FOLDER_ROLE = Qt.ItemDataRole.UserRole + 1  # a folder item's path, for its tooltip
@@ -25,14 +26,17 @@ EXPAND_ALL_BELOW = 300  # a project with fewer files shows every folder open
 
 def describe(row: FileRow) -> str:
     """The tooltip of a file: its state and why (or what was found in it)."""
-    if row.status != "parsed":
-        return f"{STATUS_LABELS.get(row.status, row.status)}: {row.reason or 'no reason recorded'}"
+    label = STATUS_LABELS.get(row.status, row.status)
+    if row.status not in READABLE:
+        return f"{label}: {row.reason or 'no reason recorded'}"
     found = [row.language or row.kind or "text"]
     if row.pages:
         found.append(f"{row.pages} pages")
     if row.definitions:
         found.append(f"{row.definitions} definition{'s' if row.definitions != 1 else ''}")
-    return "Parsed · " + " · ".join(found)
+    if row.status == "encoded":
+        found.append("in the model's memory")
+    return f"{label} · " + " · ".join(found)
 
 
 def _order(row: FileRow) -> list[tuple[int, str]]:

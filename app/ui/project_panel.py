@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QSplitter,
     QStyle,
     QToolButton,
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from app.core.tasks import FileRow, ProjectInfo, RootInfo
 from app.ui.file_tree import PATH_ROLE, FileTree
-from app.ui.theme import STATUS_LABELS
+from app.ui.theme import READABLE, STATUS_LABELS
 
 ROW_ROLE = Qt.ItemDataRole.UserRole
 REMOVE_TIP = "Stop watching the selected folder"
@@ -43,6 +44,7 @@ class ProjectPanel(QWidget):
     removeFolderRequested = Signal(str)  # the root path
     fileSelected = Signal(object)  # FileRow, or None when nothing is selected
     fileActivated = Signal(object)  # FileRow (double-click / Enter)
+    summarizeRequested = Signal(object)  # FileRow (the tree's context menu)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -63,6 +65,8 @@ class ProjectPanel(QWidget):
         self.tree = FileTree()
         self.tree.currentItemChanged.connect(self._current_changed)
         self.tree.itemActivated.connect(self._item_activated)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
 
         top = QWidget()
         top_layout = QVBoxLayout(top)
@@ -142,9 +146,11 @@ class ProjectPanel(QWidget):
         self._update_remove_button()
         selected = self.tree.current_row()
         self.tree.blockSignals(True)
+        self.tree.setUpdatesEnabled(False)  # one repaint for the whole update
         if not same:
             self.tree.forget_rows()
         self.tree.update_rows(rows)
+        self.tree.setUpdatesEnabled(True)
         self.tree.blockSignals(False)
         counts = Counter(row.status for row in rows)
         totals = [f"{counts[s]:,} {STATUS_LABELS[s].lower()}" for s in STATUS_LABELS if counts[s]]
@@ -164,6 +170,20 @@ class ProjectPanel(QWidget):
 
     def _current_changed(self, *_: object) -> None:
         self.fileSelected.emit(self.selected_row())
+
+    def file_menu(self, row: FileRow) -> QMenu:
+        """What can be done with a file: open it, summarize it (when it was read)."""
+        menu = QMenu(self)
+        menu.addAction("Open", lambda: self.fileActivated.emit(row))
+        summarize = menu.addAction("Summarize", lambda: self.summarizeRequested.emit(row))
+        summarize.setEnabled(row.status in READABLE)
+        return menu
+
+    def _context_menu(self, position: QPoint) -> None:
+        item = self.tree.itemAt(position)
+        row = self.rows.get(item.data(0, PATH_ROLE)) if item is not None else None
+        if row is not None:
+            self.file_menu(row).exec(self.tree.viewport().mapToGlobal(position))
 
     def _item_activated(self, item: QTreeWidgetItem, _column: int) -> None:
         path = item.data(0, PATH_ROLE)

@@ -4,7 +4,8 @@ A `TaskRunner` wraps a core function `fn(*args, report_progress, should_stop) ->
 global QThreadPool and reports through queued signals: `progress` (throttled to a few per second, so a run
 over thousands of files does not flood the event loop), then exactly one of `done(result)` or
 `failed(message)`, then `finished`. `cancel()` sets the abort flag the function polls between steps.
-The runner never touches widgets.
+A streaming runner (`stream=True`) also hands the function a third callback, `send(value)`, whose every
+value arrives as `streamed(value)`, none dropped (an answer's tokens). The runner never touches widgets.
 """
 
 from __future__ import annotations
@@ -33,14 +34,17 @@ class _Job(QRunnable):
 
 class TaskRunner(QObject):
     progress = Signal(object)  # whatever `convert_progress` makes of the function's progress reports
+    streamed = Signal(object)  # each value a streaming function sends, in order
     done = Signal(object)  # the function's result
     failed = Signal(str)  # one line for the user
     finished = Signal()  # after done or failed
 
     def __init__(self, name: str, fn: Callable, *args: object,
-                 convert_progress: Callable[[object], object] | None = None, parent: QObject | None = None):
+                 convert_progress: Callable[[object], object] | None = None, stream: bool = False,
+                 parent: QObject | None = None):
         super().__init__(parent)
         self.name = name
+        self._stream = stream
         self._fn = fn
         self._args = args
         self._convert = convert_progress
@@ -83,15 +87,22 @@ class TaskRunner(QObject):
         else:
             self._pending = converted  # sent at the end, so the last count is always shown
 
+    def _send(self, value: object) -> None:
+        self._emit(self.streamed, value)
+
     def _run(self) -> None:
         try:
-            result = self._fn(*self._args, self._report, self._abort.is_set)
+            callbacks = (self._report, self._abort.is_set, self._send) if self._stream else (
+                self._report, self._abort.is_set)
+            result = self._fn(*self._args, *callbacks)
         except Exception as exc:  # noqa: BLE001 - the boundary of a worker: every failure reaches the user
             log.exception("%s failed", self.name)
+            self._idle.set()  # not running any more when the receivers hear of it
             self._emit(self.failed, f"{self.name} failed: {exc}")
         else:
             if self._pending is not None:
                 self._emit(self.progress, self._pending)
+            self._idle.set()
             self._emit(self.done, result)
         finally:
             self._idle.set()

@@ -1,11 +1,15 @@
 """Capture the window's main states into PNG files (the images in docs/screenshots/).
 
-    xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python -m app.ui.screenshots docs/screenshots
+    xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python -m app.ui.screenshots docs/screenshots [MODEL_DIR]
 
 Runs against a fresh, temporary FOLIO_HOME (the user's projects are never touched) with the light theme:
-welcome.png (first start), ingest.png (reading Python's standard library, captured mid-run), code.png (the
-sample project with a function's lines marked) and pdf.png (the sample contract with an article heading
-highlighted). Works offscreen too (QT_QPA_PLATFORM=offscreen), with the same result.
+welcome.png (first start), ingest.png (encoding three packages of Python's standard library, mid-run),
+answer.png (a question about the sample project, answered with citation chips), code.png (a code citation
+opened: its lines marked), pdf.png (a citation in the sample contract: its page with the passage
+highlighted) and summary.png (the contract summarized: outline and cited key passages).
+The model is MODEL_DIR, else $FOLIO_MODEL, else the embedded model; without one the script makes a random
+hsa-tiny model (the answers are then meaningless text, but streaming, retrieval and citations are real).
+Works offscreen too (QT_QPA_PLATFORM=offscreen), with the same result.
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 SIZE = (1400, 900)
+CODE_QUESTION = "How does analyze compute the readability grade?"
+PDF_QUESTIONS = ("What does the agreement say about the limitation of liability?",
+                 "Which law governs the services agreement, and where are disputes heard?",
+                 "How many days does the client have to pay an invoice?")
 
 
 def wait(milliseconds: int) -> None:
@@ -45,16 +53,48 @@ def capture(window, folder: Path, name: str) -> None:
     print(f"wrote {path}")
 
 
-def select(window, path: str) -> None:
-    item = window.sidebar.item_for(path)
-    window.sidebar.tree.scrollToItem(item)
-    window.sidebar.tree.setCurrentItem(item)
+def model_folder(argv: list[str], home: str) -> str:
+    """The model to answer with; a random tiny one (made here) when there is none."""
+    from app.core.engine import EMBEDDED_MODEL
+
+    given = argv[1] if len(argv) > 1 else os.environ.get("FOLIO_MODEL", "")
+    if given or EMBEDDED_MODEL.is_dir():
+        return given
+    import torch
+
+    from model.checkpoint import save
+    from model.config import ModelConfig
+    from model.tokenizer import Tokenizer
+    from model.transformer import Transformer
+
+    print("no model folder: answering with a random hsa-tiny model (its text is meaningless)")
+    torch.manual_seed(0)
+    tokenizer = Tokenizer.load()
+    model = Transformer(ModelConfig.from_name("hsa-tiny"))
+    with torch.no_grad():  # special tokens never win, so the random model writes visible text
+        head = model.embed.weight if model.lm_head is None else model.lm_head.weight
+        head[sorted(tokenizer.special_ids.values())] = 0.0
+    return str(save(model, Path(home) / "random-model", tokenizer))
 
 
-def activate_outline(window, text: str) -> None:
-    item = window.details.outline.findItems(text, Qt.MatchFlag.MatchContains)[0]
-    window.details.outline.setCurrentItem(item)
-    window.details.outline.itemActivated.emit(item, 0)
+def ask(window, question: str) -> object:
+    answers: list[object] = []
+    window.chat_controller.answerFinished.connect(answers.append)
+    window.chat.question.setPlainText(question)
+    window.chat.submit()
+    wait_until(lambda: answers)
+    window.chat_controller.answerFinished.disconnect(answers.append)
+    return answers[0]
+
+
+def open_chip(window, want) -> bool:
+    """Click the first chip whose citation satisfies `want`, latest answer first; False if none does."""
+    for turn in reversed(window.chat.turns):
+        for chip in turn.chips:
+            if want(chip.citation):
+                chip.click()
+                return True
+    return False
 
 
 def main(argv: list[str]) -> int:
@@ -65,16 +105,18 @@ def main(argv: list[str]) -> int:
 
     from app.core.settings import Settings
     from app.ui.main_window import MainWindow
+    from app.ui.progress import EncodeStatus
     from app.ui.theme import app_icon, apply_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setWindowIcon(app_icon())
     apply_theme(app, "light")
-    window = MainWindow(Settings(theme="light"))
+    window = MainWindow(Settings(theme="light", model_folder=model_folder(argv, home), answer_length=96))
     window.resize(*SIZE)
     window.show()
     window.status.probe_device("auto")
     window.start(None)
+    wait_until(lambda: window.model.info is not None or window.model.error is not None, timeout_s=300)
     try:  # the status bar names the device once PyTorch has loaded in its child process
         wait_until(lambda: "checking" not in window.status["device"].text(), timeout_s=120)
     except TimeoutError:
@@ -83,13 +125,20 @@ def main(argv: list[str]) -> int:
 
     finished: list[object] = []
     window.ingestFinished.connect(finished.append)
-    window.open_paths([sysconfig.get_paths()["stdlib"]])
-    wait_until(lambda: window.progress.bar.maximum() > 0 and window.progress.bar.value()
-               > 0.3 * window.progress.bar.maximum())
+    stages: list[object] = []
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    window.open_paths([str(stdlib / name) for name in ("asyncio", "email", "json")])
+    window.runner.progress.connect(stages.append)
+    def encoding() -> bool:
+        last = stages[-1] if stages else None
+        return isinstance(last, EncodeStatus) and last.done > 0.02 * last.total
+
+    wait_until(encoding, timeout_s=900)
     window.sidebar.tree.collapseAll()
     window.sidebar.tree.topLevelItem(0).setExpanded(True)
-    select(window, "json/decoder.py")  # browsing while the rest is read
-    window.sidebar.tree.itemActivated.emit(window.sidebar.item_for("json/decoder.py"), 0)
+    row = window.sidebar.rows["json/decoder.py"]
+    window.sidebar.tree.setCurrentItem(window.sidebar.item_for(row.path))
+    window.open_file(row)  # browsing while the rest is encoded
     capture(window, folder, "ingest.png")
     window.cancel_ingest()
     wait_until(lambda: finished)
@@ -97,15 +146,31 @@ def main(argv: list[str]) -> int:
     window.open_sample()
     wait_until(lambda: len(finished) == 2)
     window.notice.hide()
-    select(window, "textstats/readability.py")
-    activate_outline(window, "analyze")
+    window.chat.new_button.click()
+    ask(window, CODE_QUESTION)
+    capture(window, folder, "answer.png")
+    if not open_chip(window, lambda c: c.start_line is not None):
+        print("no code citation in the answer: code.png shows the viewer empty")
     capture(window, folder, "code.png")
 
-    select(window, "services-agreement.pdf")
-    activate_outline(window, "Limitation of Liability")
+    for question in PDF_QUESTIONS:
+        ask(window, question)
+        if open_chip(window, lambda c: c.page is not None):
+            break
+    else:  # the model cited no page of the contract: show a heading of its outline highlighted instead
+        print("no PDF citation in the answers: pdf.png shows the contract opened from its outline")
+        window.sidebar.tree.setCurrentItem(window.sidebar.item_for("services-agreement.pdf"))
+        item = window.details.outline.findItems("Limitation of Liability", Qt.MatchFlag.MatchContains)[0]
+        window.details.outline.itemActivated.emit(item, 0)
     capture(window, folder, "pdf.png")
+
+    summaries: list[object] = []
+    window.summaries.summaryFinished.connect(summaries.append)
+    window.summarize_row(window.sidebar.rows["services-agreement.pdf"])
+    wait_until(lambda: summaries)
+    capture(window, folder, "summary.png")
     window.close()
-    shutil.rmtree(home, ignore_errors=True)  # the standard library's project database is large
+    shutil.rmtree(home, ignore_errors=True)
     return 0
 
 

@@ -12,8 +12,9 @@ from app.core.tasks import RESOURCES
 
 APP_ICON = RESOURCES / "icons" / "folio.svg"
 
-STATUS_COLORS = {"parsed": "#2e9d57", "skipped": "#c99a16", "failed": "#d64545"}
-STATUS_LABELS = {"parsed": "Parsed", "skipped": "Skipped", "failed": "Failed"}
+STATUS_COLORS = {"encoded": "#2f6fd0", "parsed": "#2e9d57", "skipped": "#c99a16", "failed": "#d64545"}
+STATUS_LABELS = {"encoded": "Encoded", "parsed": "Parsed", "skipped": "Skipped", "failed": "Failed"}
+READABLE = ("parsed", "encoded")  # a file whose text is in the project (encoded: in the model's memory too)
 ACCENT = "#2f6fd0"
 MARK_LIGHT, MARK_DARK = "#fff3b0", "#5a4a12"  # marked source lines
 HIGHLIGHT = QColor(255, 200, 0, 90)  # PDF highlight rectangles
@@ -56,6 +57,14 @@ QPushButton#Primary:hover { background: #2a63bb; }
 QPushButton#Secondary { border: 1px solid palette(mid); border-radius: 6px; padding: 8px 16px; }
 QTreeView, QListView, QPlainTextEdit, QGraphicsView { border: 1px solid palette(mid); border-radius: 4px; }
 QTreeView::item, QListView::item { padding: 3px 0; }
+QScrollArea#ChatScroll { border: 1px solid palette(mid); border-radius: 4px; background: palette(base); }
+QWidget#Transcript { background: palette(base); }
+QLabel#Question { background: palette(alternate-base); border: 1px solid palette(midlight);
+                  border-radius: 8px; padding: 7px 10px; font-weight: 600; }
+QPushButton#Chip { border: 1px solid palette(mid); border-radius: 11px; padding: 3px 10px;
+                   background: palette(alternate-base); font-size: 9pt; }
+QPushButton#Chip:hover { border-color: #2f6fd0; color: #2f6fd0; }
+QPushButton#Primary:disabled { background: palette(mid); color: palette(placeholder-text); }
 """
 
 

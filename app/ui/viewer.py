@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QStackedWidget,
     QToolButton,
@@ -65,6 +66,8 @@ class FindBar(QWidget):
 
 
 class SourceViewer(QWidget):
+    summarizeRequested = Signal()  # for the file shown
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.path: str | None = None  # the file on disk
@@ -72,11 +75,15 @@ class SourceViewer(QWidget):
         self.kind = ""  # "code" | "pdf" | "" (nothing open)
         self.line_count = 0  # of the code or text file shown
         self.title = QLabel(objectName="Heading")
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # long paths clip
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.location = QLabel(objectName="Muted")
         self.editor_button = QPushButton("Open in editor", objectName="Secondary",
                                          toolTip="Open the file in the system's default application")
         self.editor_button.clicked.connect(self.open_in_editor)
+        self.summarize_button = QPushButton("Summarize", objectName="Secondary",
+                                            toolTip="Outline and cited key passages of this document")
+        self.summarize_button.clicked.connect(self.summarizeRequested)
         self.code = CodeView()
         self.pdf = PdfView()
         self.find_bar = FindBar()
@@ -95,11 +102,12 @@ class SourceViewer(QWidget):
         titles.addWidget(self.title)
         titles.addWidget(self.location)
         header.addLayout(titles, 1)
-        header.addWidget(self._pdf_controls())
-        header.addWidget(self.editor_button)
+        header.addWidget(self.summarize_button, 0, Qt.AlignmentFlag.AlignTop)
+        header.addWidget(self.editor_button, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 10, 12, 10)
         layout.addLayout(header)
+        layout.addWidget(self._pdf_controls())  # a row of its own: the viewer may be narrow
         layout.addWidget(self.find_bar)
         layout.addWidget(self.stack, 1)
         self.pdf.pageChanged.connect(self._page_changed)
@@ -109,7 +117,7 @@ class SourceViewer(QWidget):
     def _pdf_controls(self) -> QWidget:
         box = QWidget()
         row = QHBoxLayout(box)
-        row.setContentsMargins(0, 0, 8, 0)
+        row.setContentsMargins(0, 0, 0, 0)
         previous = QToolButton(text="◀", toolTip="Previous page (Page Up)", autoRaise=True)
         following = QToolButton(text="▶", toolTip="Next page (Page Down)", autoRaise=True)
         previous.clicked.connect(self.pdf.previous_page)
@@ -124,9 +132,12 @@ class SourceViewer(QWidget):
         zoom_in.clicked.connect(self.pdf.zoom_in)
         fit.clicked.connect(self.pdf.zoom_to_width)
         self.zoom_label = QLabel("100%", objectName="Muted")
-        for widget in (previous, self.page_box, self.page_count, following,
-                       zoom_out, self.zoom_label, zoom_in, fit):
+        for widget in (previous, self.page_box, self.page_count, following):
             row.addWidget(widget)
+        row.addSpacing(18)
+        for widget in (zoom_out, self.zoom_label, zoom_in, fit):
+            row.addWidget(widget)
+        row.addStretch(1)
         for keys, slot in ((QKeySequence.StandardKey.ZoomIn, self.pdf.zoom_in),
                            (QKeySequence.StandardKey.ZoomOut, self.pdf.zoom_out),
                            (QKeySequence(Qt.Key.Key_PageDown), self.pdf.next_page),
@@ -140,6 +151,7 @@ class SourceViewer(QWidget):
         self.stack.setCurrentWidget({"code": self.code, "pdf": self.pdf}.get(kind, self.empty))
         self.pdf_controls.setVisible(kind == "pdf")
         self.editor_button.setVisible(bool(kind))
+        self.summarize_button.setVisible(bool(kind))
         if not kind:
             self.title.setText("Source viewer")
             self.location.setText("")

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.tasks import IngestProgress
+from app.ui.progress import EncodeStatus
 
 
 class NoticeBar(QFrame):
@@ -40,12 +41,14 @@ class NoticeBar(QFrame):
 
 
 class ProgressPanel(QFrame):
-    """What an ingest is doing: a title, a bar with counts, files/s and time left, and Cancel."""
+    """What a refresh is doing: a title, a bar with counts and rates (files/s while reading, tokens/s while
+    encoding) and time left, and Cancel."""
 
     cancelRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent, objectName="Card")
+        self.read_title = self.encode_title = ""
         self.title = QLabel()
         self.title.setStyleSheet("font-weight: 600")
         self.detail = QLabel(objectName="Muted")
@@ -66,7 +69,8 @@ class ProgressPanel(QFrame):
         row.addWidget(self.cancel_button)
         self.hide()
 
-    def start(self, title: str) -> None:
+    def start(self, title: str, encode_title: str = "") -> None:
+        self.read_title, self.encode_title = title, encode_title or title
         self.title.setText(title)
         self.detail.setText("Scanning…")
         self.bar.setRange(0, 0)  # busy until the scan has counted the files
@@ -74,7 +78,8 @@ class ProgressPanel(QFrame):
         self.cancel_button.setText("Cancel")
         self.show()
 
-    def update_progress(self, progress: IngestProgress) -> None:
+    def update_progress(self, progress: IngestProgress | EncodeStatus) -> None:
+        self.title.setText(self.encode_title if isinstance(progress, EncodeStatus) else self.read_title)
         if progress.total:
             self.bar.setRange(0, progress.total)
             self.bar.setValue(progress.done)

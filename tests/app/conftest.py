@@ -9,9 +9,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+from window_helpers import close_window, open_window  # noqa: E402
 
 from app.core.settings import Settings  # noqa: E402
-from app.ui.main_window import MainWindow  # noqa: E402
 
 SHAPES = '''"""Shapes with areas."""
 
@@ -50,13 +50,38 @@ def project_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def window(qtbot):
-    win = MainWindow(Settings())
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
+def window(qtbot, tmp_path: Path):
+    """The window without a model (its folder does not exist): projects are read, not encoded."""
+    win = open_window(qtbot, Settings(model_folder=str(tmp_path / "no-model")))
     yield win
-    if win.runner is not None and win.runner.running:
-        win.runner.cancel()
-        win.runner.wait(10)
-    win.close()
+    close_window(win)
+
+
+@pytest.fixture(scope="session")
+def chat_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random hsa-tiny model folder (seeded) whose special tokens' output logits are zeroed. A random model
+    echoes its last input token, which after the chat prompt is a special token that decodes to nothing; with
+    those rows at zero it writes visible (meaningless) text, so streaming can be observed. Retrieval, and so
+    the citations, are the random model's own."""
+    import torch
+
+    from model.checkpoint import save
+    from model.config import ModelConfig
+    from model.tokenizer import Tokenizer
+    from model.transformer import Transformer
+
+    torch.manual_seed(0)
+    tokenizer = Tokenizer.load()
+    model = Transformer(ModelConfig.from_name("hsa-tiny"))
+    with torch.no_grad():
+        head = model.embed.weight if model.lm_head is None else model.lm_head.weight
+        head[sorted(tokenizer.special_ids.values())] = 0.0
+    return save(model, tmp_path_factory.mktemp("chat-model"), tokenizer)
+
+
+@pytest.fixture
+def chat_window(qtbot, chat_model_dir: Path):
+    """The window with the tiny model; answers are 24 tokens long."""
+    win = open_window(qtbot, Settings(model_folder=str(chat_model_dir), answer_length=24, theme="light"))
+    yield win
+    close_window(win)

@@ -10,7 +10,8 @@ import pytest
 from app.core.settings import SETTINGS_VERSION, Settings, load_settings, save_settings, settings_path
 from app.core.tasks import ProgressMeter, format_duration
 from app.ui.app import display_problem
-from app.ui.dialogs import SettingsDialog, about_text
+from app.ui.dialogs import SettingsDialog, about_text, collect_versions
+from app.ui.model_host import EngineInfo
 from ingest.pipeline import Progress
 
 
@@ -67,11 +68,16 @@ def test_dialog_edits_a_copy_and_keeps_history(qtbot):
     assert base.device == "auto"  # the original is untouched until the window applies the result
 
 
-def test_about_lists_the_versions():
-    text = about_text()
-    for name in ("Folio", "Python", "Qt", "PySide6", "PyTorch", "tree-sitter", "PyMuPDF"):
+def test_about_lists_the_versions_and_the_model_in_use():
+    found = collect_versions(None, None)
+    info = EngineInfo("hsa-tiny", "0123456789abcdef0123", "cpu", "/models/tiny")
+    text = about_text(found, info)
+    for name in ("Folio", "Python", "Qt", "PySide6", "PyTorch", "tree-sitter", "PyMuPDF", "Model in use"):
         assert f"<td>{name}</td>" in text
-    assert "6.11.3" in text
+    assert "6.11.3" in text and "2.13.0" in text
+    assert "hsa-tiny (0123456789ab) on CPU" in text
+    text = about_text(found, None, "model folder /m does not exist")
+    assert "not loaded: model folder /m does not exist" in text
 
 
 def test_progress_meter_reports_rate_and_time_left():

@@ -8,11 +8,11 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
-from window_helpers import INGEST_TIMEOUT_MS, drop, ingest_and_wait
+from window_helpers import INGEST_TIMEOUT_MS, drop, ingest_and_wait, wait_watching
 
 import ingest.parse
 import ingest.scan
-from app.core.settings import Settings, load_settings
+from app.core.settings import Settings, load_settings, save_settings
 from app.ui.app import run_gui
 from app.ui.main_window import MainWindow
 
@@ -111,6 +111,8 @@ def test_gui_thread_stays_responsive_during_ingest(qtbot, window, tmp_path: Path
         return real_parse(data, relpath)
 
     monkeypatch.setattr(ingest.parse, "parse_file", busy_parse)
+    # the model's first load imports PyTorch, whose shared libraries load under the GIL (once per process)
+    qtbot.waitUntil(lambda: window.model.error is not None or window.model.info is not None, timeout=60_000)
     ticks: list[float] = []
     timer = QTimer(interval=20)
     timer.timeout.connect(lambda: ticks.append(time.monotonic()))
@@ -155,8 +157,8 @@ def test_a_path_that_does_not_exist_shows_a_message(qtbot, window, tmp_path: Pat
 
 def test_live_changes_show_up_in_the_tree(qtbot, window, project_dir: Path):
     ingest_and_wait(qtbot, window, lambda: window.open_paths([str(project_dir)]))
-    assert window.live is not None
-    qtbot.waitUntil(window.live.watcher.ready.is_set, timeout=INGEST_TIMEOUT_MS)
+    wait_watching(qtbot, window)
+    assert window.live.watcher.error is None
     (project_dir / "pkg" / "circle.py").write_text("def circle_area(r):\n    return 3.14159 * r * r\n")
     qtbot.waitUntil(lambda: window.sidebar.item_for("pkg/circle.py") is not None, timeout=30_000)
     assert tree_state(window, "pkg/circle.py") == ("Parsed", "Parsed · python · 1 definition")
@@ -194,15 +196,18 @@ def test_settings_change_applies_theme_and_is_saved(window, tmp_path: Path):
     source = tmp_path / "a.py"
     source.write_text("def f():\n    return 1\n")
     window.viewer.open_code(str(source), "a.py", "python", (2, 2))
-    window.apply_settings(Settings(theme="dark", top_k=12))
+    no_model = window.settings.model_folder  # the test is about the theme: no model loads
+    window.apply_settings(Settings(theme="dark", top_k=12, model_folder=no_model))
     assert window.palette().window().color().lightness() < 80
     assert window.viewer.code.highlighter.style_name == "monokai" and window.viewer.code.marked == (2, 2)
     assert load_settings().top_k == 12 and load_settings().theme == "dark"
-    window.apply_settings(Settings(theme="light"))
+    window.apply_settings(Settings(theme="light", model_folder=no_model))
     assert window.palette().window().color().lightness() > 200
 
 
-def test_run_gui_opens_the_given_paths_and_returns_when_the_window_closes(qapp, project_dir: Path):
+def test_run_gui_opens_the_given_paths_and_returns_when_the_window_closes(qapp, project_dir: Path,
+                                                                          tmp_path: Path):
+    save_settings(Settings(model_folder=str(tmp_path / "no-model")))  # read, not encoded: "Parsed"
     seen: dict[str, str] = {}
 
     def close_when_read() -> None:
