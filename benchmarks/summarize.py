@@ -132,8 +132,8 @@ def section(table: str, facts: dict, command: str) -> str:
         "\"retrieval\": the first citation is a chunk the model's retrieval picked for the topic question "
         "and the lexical check kept; \"lexical search\": no retrieved chunk passed the check, and the "
         "section whose heading names the topic (or the densest place its phrases occur) was cited instead "
-        "(score 0). With random weights the model-only row measures chance, not the model; re-run with the "
-        "trained embedded model (`--model DIR`, or the default once resources/model exists).",
+        "(score 0). The model-only row measures the model's own retrieval; with random weights (`--random`) "
+        "it measures chance.",
         "",
     ])
 
