@@ -35,6 +35,7 @@ from model.memory import DiskMemory
 
 EMBEDDED_MODEL = Path(__file__).resolve().parents[2] / "resources" / "model"
 HISTORY_TOKENS = 1536  # earlier turns kept in a follow-up's question document
+MAX_QUESTION_TOKENS = 8192
 
 
 class ModelError(Exception):
@@ -209,6 +210,11 @@ class Engine:
             )
             notices += report.encode.notices
             reused = report.encode.encoded_documents == 0
+            if report.ingest.cancelled or report.encode.cancelled:  # stopped while the project was read
+                elapsed = round((time.perf_counter() - started) * 1000, 1)
+                info = {"documents": report.encode.documents, "tokens": report.encode.tokens,
+                        "chunks": report.encode.chunks, "reused": reused}
+                return Answer("", [], {"ttft_ms": elapsed, "total_ms": elapsed}, info, True, notices)
         with self._lock, Store(db_path) as store:
             versions = {doc_key(v.path, v.content_hash): v for v in store.document_versions()}
             if not versions:
@@ -261,6 +267,9 @@ class Engine:
         tok = self.tokenizer
         turns = load_turns(db_path, session) if session else []
         prompt = tok.chat([("user", question)])
+        if len(prompt) > MAX_QUESTION_TOKENS:
+            raise AskError(f"the question is {len(prompt):,} tokens long; at most {MAX_QUESTION_TOKENS:,} "
+                           "fit (put long text in a file of the project instead)")
         for turn in reversed(turns):  # the latest turns first, while they fit
             earlier = tok.chat(
                 [("user", turn.question), ("assistant", turn.answer)], add_generation_prompt=False

@@ -152,6 +152,14 @@ def test_empty_and_all_failed_projects_say_why(engine, tmp_path):
         engine.ask([str(empty)], "   ")
 
 
+def test_stop_while_reading_and_an_over_long_question(engine, project):
+    answer = engine.ask([str(project)], "Where is area_3?", should_stop=lambda: True)
+    assert answer.stopped and answer.answer == "" and answer.citations == []  # nothing was answered
+    with pytest.raises(AskError, match="tokens long; at most 8,192"):
+        engine.ask([str(project)], "word " * 9000)
+    assert engine.ask([str(project)], "Where is area_3?", max_new_tokens=2).memory["documents"] == 5
+
+
 def test_missing_or_damaged_model_folder_is_a_clear_error(tiny_model_dir, tmp_path):
     with pytest.raises(ModelError, match="does not exist"):
         Engine(tmp_path / "nowhere", device="cpu")
