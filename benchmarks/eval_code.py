@@ -27,8 +27,7 @@ import torch
 from model import checkpoint
 from model.data.codeqa import QA, code_questions
 from model.tokenizer import Tokenizer
-from model.train_eval import DeviceMemory, answer, apply_smoke, encode_into, normalise
-from model.train_monitor import heldout_corpus
+from model.train_eval import DeviceMemory, answer, apply_smoke, encode_into, load_for_eval, normalise
 
 KINDS = ("where", "which")
 SMOKE = dict(questions=6, device="cpu", max_package_tokens=40_000)
@@ -97,13 +96,7 @@ def top_citation(tokens) -> tuple[str, int] | None:
 
 
 def evaluate(args: argparse.Namespace) -> dict:
-    model, tokenizer = checkpoint.load(args.model, device=args.device)
-    if model.cfg.attention != "hsa":
-        raise SystemExit(f"{args.model} is the dense baseline: it has no chunk memory to ask (compare its "
-                         f"in-domain loss with python -m model.train_loss)")
-    corpus = heldout_corpus(args.corpus)
-    if corpus is None:
-        raise SystemExit(f"{args.corpus}: no held-out corpus (python -m model.data.build makes one)")
+    model, tokenizer, corpus = load_for_eval(args.model, args.corpus, args.device)
     results = {"model": str(args.model), "fingerprint": checkpoint.fingerprint(model), "packages": {},
                "samples": [], "command": "python -m benchmarks.eval_code " + shlex.join(args.argv)}
     chosen = pick_questions(corpus, args)

@@ -24,8 +24,7 @@ import torch
 
 from model import checkpoint
 from model.data.tasks import KINDS
-from model.train_eval import Haystack, apply_smoke, needle_samples
-from model.train_monitor import heldout_corpus
+from model.train_eval import Haystack, apply_smoke, load_for_eval, needle_samples
 
 SMOKE = dict(lengths="2K,4K", samples=10, device="cpu")
 UNITS = {"K": 1024, "M": 1024**2}
@@ -67,13 +66,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def evaluate(args: argparse.Namespace) -> dict:
-    model, tokenizer = checkpoint.load(args.model, device=args.device)
-    if model.cfg.attention != "hsa":
-        raise SystemExit(f"{args.model} is the dense baseline: it has no chunk memory to ask (compare its "
-                         f"in-domain loss with python -m model.train_loss)")
-    corpus = heldout_corpus(args.corpus)
-    if corpus is None:
-        raise SystemExit(f"{args.corpus}: no held-out corpus (python -m model.data.build makes one)")
+    model, tokenizer, corpus = load_for_eval(args.model, args.corpus, args.device)
     kinds = args.kinds.split(",")
     results = {"model": str(args.model), "fingerprint": checkpoint.fingerprint(model), "cells": {},
                "haystacks": {}, "command": "python -m benchmarks.eval_long " + shlex.join(args.argv)}

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from model import checkpoint
 from model.data.tasks import Task, make_task
 from model.encode import encode_documents
 from model.generate import GeneratedToken, QuestionState, generate
@@ -211,3 +212,18 @@ def apply_smoke(args, argv, smoke: dict) -> None:
         for name, value in smoke.items():
             if f"--{name.replace('_', '-')}" not in given:
                 setattr(args, name, value)
+
+
+def load_for_eval(model_dir, corpus_dir, device):
+    """The model (an HSA one: the dense baseline has no memory to ask) and the held-out corpus an evaluation
+    script reads; SystemExit with the reason otherwise."""
+    from model.train_monitor import heldout_corpus  # it imports this module
+
+    model, tokenizer = checkpoint.load(model_dir, device=device)
+    if model.cfg.attention != "hsa":
+        raise SystemExit(f"{model_dir} is the dense baseline: it has no chunk memory to ask (compare its "
+                         f"in-domain loss with python -m model.train_loss)")
+    corpus = heldout_corpus(corpus_dir)
+    if corpus is None:
+        raise SystemExit(f"{corpus_dir}: no held-out corpus (python -m model.data.build makes one)")
+    return model, tokenizer, corpus

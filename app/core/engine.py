@@ -21,8 +21,9 @@ from pathlib import Path
 import torch
 
 from app.core.answer import Answer, Citation, CitedDocument, build_citations
-from app.core.indexing import EncodeProgress, EncodeReport, doc_key, open_memory, sync_memory
+from app.core.indexing import EncodeProgress, EncodeReport, open_memory, sync_memory
 from app.core.lock import project_lock
+from app.core.memory_index import doc_key
 from app.core.project import project_paths
 from app.core.sessions import append_turn, load_turns
 from ingest.paths import project_db_path
@@ -226,8 +227,10 @@ class Engine:
             answer, weights, ttft, stopped = self._generate(
                 memory, prompt, max_new_tokens, top_k, on_token, should_stop, started
             )
+            # the store as it is now: a document changed while the answer ran is not cited with old lines
+            current = {v.id: v.content_hash for v in store.document_versions()}
             citations = build_citations(
-                weights, lambda key: self._cited(store, versions, key), self.model.cfg.chunk_size
+                weights, lambda key: self._cited(store, versions, current, key), self.model.cfg.chunk_size
             )
             timing = {
                 "ttft_ms": round(ttft * 1000, 1),
@@ -270,11 +273,12 @@ class Engine:
         if len(prompt) > MAX_QUESTION_TOKENS:
             raise AskError(f"the question is {len(prompt):,} tokens long; at most {MAX_QUESTION_TOKENS:,} "
                            "fit (put long text in a file of the project instead)")
+        limit = len(prompt) + HISTORY_TOKENS
         for turn in reversed(turns):  # the latest turns first, while they fit
             earlier = tok.chat(
                 [("user", turn.question), ("assistant", turn.answer)], add_generation_prompt=False
             )
-            if len(prompt) + len(earlier) - 1 > HISTORY_TOKENS + len(tok.chat([("user", question)])):
+            if len(prompt) + len(earlier) - 1 > limit:
                 break
             prompt = earlier + prompt[1:]  # one <|doc_start|>
         return prompt
@@ -309,17 +313,15 @@ class Engine:
                 break
         return "".join(pieces), weights, ttft or (time.perf_counter() - started), stopped
 
-    def _cited(self, store: Store, versions: dict, key: str) -> CitedDocument | None:
-        """The document behind a memory key, if the store still holds that version of it."""
+    def _cited(self, store: Store, versions: dict, current: dict[int, str], key: str) -> CitedDocument | None:
+        """The document behind a memory key, if the store (`current`: id -> content hash) still holds that
+        version of it and its file is still there."""
         version = versions.get(key)
-        if version is None:
-            return None
+        if version is None or current.get(version.id) != version.content_hash:
+            return None  # deleted or changed while the question ran: its lines may have moved
         stored = store.document_by_id(version.id)
         if stored is None or not os.path.exists(version.abspath):
-            return None  # deleted while the question ran
-        current = {v.id: v.content_hash for v in store.document_versions() if v.path == version.path}
-        if current.get(version.id) != version.content_hash:
-            return None  # changed while the question ran: its lines may have moved
+            return None
         return CitedDocument(stored, version.abspath, self.tokenizer.document(stored.text).offsets)
 
 

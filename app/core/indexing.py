@@ -9,30 +9,20 @@ goes on from there, and a changed document's new version replaces the old one in
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.core.memory_index import doc_key, key_path, memory_folder
 from ingest.store import DocumentVersion, Store
 from model.encode import batches, encode_batch
 from model.memory import DiskMemory, MemoryCorrupt, MemoryMismatch
-from model.memory_disk import INDEX_NAME, PAGES_DIR
 from model.tokenizer import Tokenizer
 from model.transformer import Transformer
 
-MEMORY_DIR = "memory"
 # padded tokens per encode batch; Cancel takes effect between batches (one of hsa-mini on the CPU: seconds)
 BATCH_TOKENS = {"cpu": 4096, "cuda": 262144}
-
-
-def doc_key(path: str, content_hash: str) -> str:
-    return f"{path}\x00{content_hash}"
-
-
-def key_path(key: str) -> str:
-    return key.split("\x00", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -65,10 +55,6 @@ class EncodeReport:
     elapsed_s: float = 0.0
     cancelled: bool = False
     notices: list[str] = field(default_factory=list)
-
-
-def memory_folder(db_path: str | Path) -> Path:
-    return Path(db_path).parent / MEMORY_DIR
 
 
 def open_memory(db_path: str | Path, model: Transformer, fingerprint: str, notices: list[str]) -> DiskMemory:
@@ -156,30 +142,3 @@ def sync_memory(
     report.elapsed_s = time.monotonic() - started
     return report
 
-
-@dataclass(frozen=True)
-class MemoryStats:
-    documents: int
-    chunks: int
-    tokens: int
-    bytes: int
-
-
-def memory_stats(db_path: str | Path) -> MemoryStats:
-    """Size of a project's memory, read from its index without loading a model (for `projects`)."""
-    folder = memory_folder(db_path)
-    index = folder / INDEX_NAME
-    if not index.exists():
-        return MemoryStats(0, 0, 0, 0)
-    files = [*folder.glob(INDEX_NAME + "*"), *(folder / PAGES_DIR).glob("*.page")]
-    size = sum(p.stat().st_size for p in files if p.exists())
-    try:
-        conn = sqlite3.connect(f"file:{index}?mode=ro", uri=True, timeout=5)
-        try:
-            documents, chunks = conn.execute("SELECT count(*), coalesce(sum(chunks), 0) FROM docs").fetchone()
-            chunk_size = conn.execute("SELECT chunk_size FROM meta").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return MemoryStats(0, 0, 0, size)  # damaged: the next ingest rebuilds it
-    return MemoryStats(documents, chunks, chunks * chunk_size, size)

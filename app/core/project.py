@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from app.core.indexing import memory_stats
+from app.core.memory_index import memory_stats
 from ingest.paths import DB_NAME, project_db_path, projects_dir
 from ingest.scan import resolve_roots
 from ingest.store import Store

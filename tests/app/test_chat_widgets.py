@@ -6,10 +6,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from app.core.answer import Citation
-from app.core.indexing import MEMORY_DIR, EncodeProgress
+from app.core.indexing import EncodeProgress
 from app.ui.chat import ChatPanel, TurnView, citation_label
 from app.ui.markdown_view import MarkdownView
-from app.ui.memory_state import MEMORY_DIR as UI_MEMORY_DIR
 from app.ui.progress import EncodeStatus, RefreshMeter
 from ingest.pipeline import Progress
 
@@ -107,7 +106,3 @@ def test_refresh_progress_reads_files_then_encodes_tokens():
     encoding = meter.update(EncodeProgress(2, 8, 30_000, 120_000, 2.0))
     assert isinstance(encoding, EncodeStatus) and (encoding.done, encoding.total) == (30_000, 120_000)
     assert encoding.text == "2 of 8 documents · 30,000 of 120,000 tokens · 15,000 tokens/s · 6 s left"
-
-
-def test_the_window_reads_the_memory_where_the_engine_writes_it():
-    assert UI_MEMORY_DIR == MEMORY_DIR
