@@ -16,15 +16,19 @@ per line (steps, monitor, phases, checkpoints).
 
 import argparse
 import json
+import re
 import signal
 import sys
 import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
+from model import checkpoint
 from model.data.corpus import Corpus
 from model.data.stream import TrainStream
+from model.data.tasks import KINDS
 from model.tokenizer import Tokenizer
 from model.train_data import Prefetcher
 from model.train_monitor import NeedleMonitor, heldout_corpus, training_corpus
@@ -65,9 +69,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--grad-clip", type=float, default=1.0)
     p.add_argument("--task-share", type=float, default=0.25)
     p.add_argument("--qa-share", type=float, default=0.15)
+    p.add_argument("--task-kinds", default=",".join(KINDS), help="synthetic task kinds mixed in")
+    p.add_argument("--answer-weight", type=float, default=0.0,
+                   help="loss = mean over all targets + this x mean over the answers of question documents")
+    p.add_argument("--retrieval-weight", type=float, default=0.0,
+                   help="+ this x cross-entropy of the HSA chunk choice toward the chunk holding the answer, "
+                        "at the answer tokens of question documents (retrieval supervision)")
+    p.add_argument("--train-only", default="",
+                   help="a regular expression: only parameters whose names match it train (the rest frozen)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", type=Path, nargs="+", default=[],
                    help="run folders with state/ or --export folders: the first usable one, in that order")
+    p.add_argument("--init", type=Path,
+                   help="start from this model folder's weights (a new run: step 0, fresh schedule and data)")
     p.add_argument("--export", type=Path, help="also write the bf16 model folder (RUN/model) here")
     p.add_argument("--checkpoint-minutes", type=float, default=3.0)
     p.add_argument("--log-every", type=int, default=10)
@@ -95,14 +109,21 @@ class Trainer:
         self.plan = Plan(args.plan_steps, args.plan_minutes * 60) if args.plan_steps or args.plan_minutes \
             else Plan(args.max_steps, args.minutes * 60 if not args.max_steps else 0.0)
         self.model = Transformer(self.cfg).to(self.device)
-        stream_state = self._resume()
+        if args.train_only:
+            pattern = re.compile(args.train_only)
+            for name, param in self.model.named_parameters():
+                param.requires_grad_(bool(pattern.search(name)))
+            if not any(p.requires_grad for p in self.model.parameters()):
+                raise SystemExit(f"--train-only {args.train_only!r} matches no parameter of the model")
+        stream_state = self._resume()  # after the freezing: a resumed optimizer holds the trainable ones
         self.model.train()
         self.inference_top_k = self.cfg.hsa_top_k
         self.optimizer = self.optimizer or make_optimizer(self.model, args)
         self.forward = torch.compile(self.model) if args.compile else self.model
         self.phase = self.curriculum.phase(self.progress(), self.cfg)
         self.stream = TrainStream(self.corpus, self.tokenizer, seq_len=self.phase.seq_len, seed=args.seed,
-                                  task_share=args.task_share, qa_share=args.qa_share)
+                                  task_share=args.task_share, qa_share=args.qa_share,
+                                  task_kinds=args.task_kinds.split(","))
         self.stream_state = self.stream.state_dict() if stream_state is None else stream_state
         self.prefetcher = self._prefetcher()
         held = heldout_corpus(args.corpus) if self.cfg.attention == "hsa" else None
@@ -115,6 +136,13 @@ class Trainer:
         (weights, data position and schedule; the optimizer restarts). Returns the stream state."""
         self.optimizer = None
         if not self.args.resume:
+            if self.args.init is not None:
+                model, _ = checkpoint.load(self.args.init, device=str(self.device))
+                if model.cfg.to_dict() != self.cfg.to_dict():
+                    raise SystemExit(f"--init: {self.args.init} holds a different model than "
+                                     "--preset/--variant")
+                self.model.load_state_dict(model.state_dict())
+                self.event("init", source=str(self.args.init))
             return None
         for source in self.args.resume:
             folder = state_folder(source)
@@ -159,32 +187,51 @@ class Trainer:
     def _prefetcher(self) -> Prefetcher:
         self.stream.load_state_dict({**self.stream_state, "seq_len": self.phase.seq_len})
         rows = max(1, self.args.batch_tokens // self.phase.seq_len)
-        return Prefetcher(self.stream, rows, pin=self.device.type == "cuda")
+        return Prefetcher(self.stream, rows, pin=self.device.type == "cuda", answers=True)
 
     def _set_phase(self, phase: Phase) -> None:
         self.prefetcher.close()
         self.phase = phase
         self.stream = TrainStream(self.corpus, self.tokenizer, seq_len=phase.seq_len, seed=self.args.seed,
-                                  task_share=self.args.task_share, qa_share=self.args.qa_share)
+                                  task_share=self.args.task_share, qa_share=self.args.qa_share,
+                                  task_kinds=self.args.task_kinds.split(","))
         self.prefetcher = self._prefetcher()
         self.event("phase", phase=phase.name, seq_len=phase.seq_len, top_k=phase.top_k)
 
-    def train_step(self, batch) -> tuple[torch.Tensor, torch.Tensor, float]:
-        """One optimizer step over a batch (micro-batches of --micro-tokens): (mean loss, gradient norm before
-        clipping, learning rate), tensors left on the device."""
-        idx, doc_ids, targets = (t.to(self.device, non_blocking=True) for t in batch)
-        counted = (targets != IGNORE_INDEX).sum()
+    def train_step(self, batch) -> tuple[torch.Tensor, torch.Tensor, float, torch.Tensor, torch.Tensor]:
+        """One optimizer step over a batch (micro-batches of --micro-tokens): (mean loss over all targets,
+        gradient norm before clipping, learning rate, mean loss over answer tokens, retrieval loss), tensors
+        on the device. The loss minimised is the first + --answer-weight x the fourth + --retrieval-weight x
+        the fifth."""
+        idx, doc_ids, targets, answer, source = (t.to(self.device, non_blocking=True) for t in batch)
+        counted = (targets != IGNORE_INDEX).sum().clamp_min(1)
+        answered = answer.sum().clamp_min(1)
+        supervise = self.args.retrieval_weight > 0 and self.cfg.attention == "hsa"
+        # the chunk to retrieve at every answer position of a row whose answer has a known source
+        wanted = torch.where((answer > 0) & (source[:, None] >= 0), source[:, None], -1)
+        n_wanted = (wanted >= 0).sum().clamp_min(1)
         per_micro = max(1, self.args.micro_tokens // idx.shape[1])
         total = torch.zeros((), device=self.device)
+        answer_total = torch.zeros((), device=self.device)
+        retrieval_total = torch.zeros((), device=self.device)
         self.cfg.hsa_top_k = self.phase.top_k
         for lo in range(0, idx.shape[0], per_micro):
             rows = slice(lo, lo + per_micro)
-            # token-weighted mean over the micro-batches
-            share = (targets[rows] != IGNORE_INDEX).sum() / counted.clamp_min(1)
             with torch.autocast(self.device.type, torch.bfloat16, enabled=self.device.type == "cuda"):
-                _, loss = self.forward(idx[rows], doc_ids[rows], targets[rows])
-            (loss * share).backward()
-            total += loss.detach() * share
+                logits, _ = self.forward(idx[rows], doc_ids[rows],
+                                         retrieval_targets=wanted[rows] if supervise else None)
+            losses = F.cross_entropy(logits.float().flatten(0, 1), targets[rows].flatten(),
+                                     ignore_index=IGNORE_INDEX, reduction="none")
+            lm = losses.sum() / counted  # token-weighted mean over the micro-batches
+            on_answer = (losses * answer[rows].flatten()).sum() / answered
+            objective = lm + self.args.answer_weight * on_answer
+            if supervise:
+                retrieval = self.model.retrieval_loss * (wanted[rows] >= 0).sum() / n_wanted
+                objective = objective + self.args.retrieval_weight * retrieval
+                retrieval_total += retrieval.detach()
+            objective.backward()
+            total += lm.detach()
+            answer_total += on_answer.detach()
         lr = self.lr.at(self.step - self.rewarm_from, self.progress())
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -194,7 +241,7 @@ class Trainer:
         if self.cfg.ffn == "moe":
             self.model.update_moe_biases()
         self.cfg.hsa_top_k = self.inference_top_k
-        return total, norm, lr
+        return total, norm, lr, answer_total, retrieval_total
 
     def run(self) -> None:
         args = self.args
@@ -202,7 +249,9 @@ class Trainer:
         if args.until:
             budget = min(budget, args.until - time.time() + (time.monotonic() - self.start))
         last_save, monitored = time.monotonic(), -1
-        window = {"loss": [], "tokens": 0, "t": time.monotonic(), "waited": 0.0}  # since the last log line
+        # since the last log line
+        window = {"loss": [], "answer_loss": [], "retrieval_loss": [], "tokens": 0, "t": time.monotonic(),
+                  "waited": 0.0}
         self.event("start", params=self.model.num_params(), device=str(self.device), phase=self.phase.name,
                    progress=round(self.progress(), 4))
         while not self.stop_requested:
@@ -215,11 +264,14 @@ class Trainer:
                 self._set_phase(phase)
             t0 = time.monotonic()
             batch, state = self.prefetcher.next()
-            loss, norm, lr = self.train_step(batch)
+            loss, norm, lr, answer_loss, retrieval_loss = self.train_step(batch)
             self.stream_state = state
             self.step += 1
             self.tokens += batch[0].numel()
             window["loss"].append(loss)
+            if int(batch[3].sum()):  # a batch with no question document has no answer loss
+                window["answer_loss"].append(answer_loss)
+                window["retrieval_loss"].append(retrieval_loss)
             window["tokens"] += batch[0].numel()
             if self.step % args.log_every == 0:
                 self._log_window(window, norm, lr)
@@ -246,13 +298,18 @@ class Trainer:
 
     def _log_window(self, window: dict, norm: torch.Tensor, lr: float) -> None:
         now = time.monotonic()
-        losses = torch.stack(window["loss"]).float().cpu()  # the one device sync per log line
+        n, m = len(window["loss"]), len(window["answer_loss"])
+        losses = torch.stack(window["loss"] + window["answer_loss"] + window["retrieval_loss"]).float().cpu()
+        answer_loss = round(float(losses[n:n + m].mean()), 4) if m else None
+        retrieval_loss = round(float(losses[n + m:].mean()), 4) if m and self.args.retrieval_weight else None
         waited = self.prefetcher.waited - window["waited"]
-        self.event("step", loss=round(float(losses.mean()), 4), lr=round(lr, 6),
+        self.event("step", loss=round(float(losses[:n].mean()), 4), answer_loss=answer_loss,
+                   retrieval_loss=retrieval_loss, lr=round(lr, 6),
                    grad_norm=round(float(norm), 3),
                    tokens_per_s=round(window["tokens"] / max(now - window["t"], 1e-9)),
                    data_wait_s=round(waited, 3), top_k=self.phase.top_k, seq_len=self.phase.seq_len)
-        window.update(loss=[], tokens=0, t=now, waited=self.prefetcher.waited)
+        window.update(loss=[], answer_loss=[], retrieval_loss=[], tokens=0, t=now,
+                      waited=self.prefetcher.waited)
 
     def save(self) -> None:
         t0 = time.monotonic()
@@ -274,9 +331,10 @@ class Trainer:
 
 
 def make_optimizer(model: Transformer, args: argparse.Namespace) -> torch.optim.AdamW:
-    """AdamW; weight decay on matrices only (not norms, biases, the CLS vector)."""
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    rest = [p for p in model.parameters() if p.dim() < 2]
+    """AdamW over the trainable parameters; weight decay on matrices only (not norms, biases, the CLS)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.dim() >= 2]
+    rest = [p for p in params if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": args.weight_decay}, {"params": rest, "weight_decay": 0.0}]
     fused = next(model.parameters()).is_cuda
     return torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.95), eps=1e-8, fused=fused)

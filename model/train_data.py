@@ -1,6 +1,7 @@
 """Training batches made ahead of the GPU: a background thread runs the data stream and hands over
-(idx, doc_ids, targets) as pinned host tensors, each with the stream position after it, so a checkpoint
-records the position of the last batch the model consumed and a resumed run sees the same next batch.
+(idx, doc_ids, targets[, answer]) as pinned host tensors, each with the stream position after it, so a
+checkpoint records the position of the last batch the model consumed and a resumed run sees the same next
+batch.
 """
 
 import copy
@@ -12,12 +13,12 @@ from typing import Any
 import numpy as np
 import torch
 
-Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+Batch = tuple[torch.Tensor, ...]
 
 
 class Prefetcher:
-    def __init__(self, stream, batch_size: int, depth: int = 4, pin: bool = False):
-        self.stream, self.batch_size, self.pin = stream, batch_size, pin
+    def __init__(self, stream, batch_size: int, depth: int = 4, pin: bool = False, answers: bool = False):
+        self.stream, self.batch_size, self.pin, self.answers = stream, batch_size, pin, answers
         self.queue: queue.Queue = queue.Queue(maxsize=depth)
         self.stopping = threading.Event()
         self.waited = 0.0  # seconds the consumer spent waiting for a batch (> 0: the data starves the GPU)
@@ -27,7 +28,7 @@ class Prefetcher:
     def _work(self) -> None:
         try:
             while not self.stopping.is_set():
-                raw = self.stream.next_batch(self.batch_size)
+                raw = self.stream.next_batch(self.batch_size, answers=self.answers)
                 tensors = tuple(torch.as_tensor(np.asarray(x, dtype=np.int64)) for x in raw)
                 if self.pin:
                     tensors = tuple(t.pin_memory() for t in tensors)

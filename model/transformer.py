@@ -89,12 +89,29 @@ class HSABlock(nn.Module):
         h = x + self.wo(hsa_out.flatten(2))
         return x + self.ffn(self.ffn_norm(h))
 
-    def forward(self, x, rope, doc_ids, memory: PackedChunks):
+    def forward(self, x, rope, doc_ids, memory: PackedChunks, retrieval_targets: torch.Tensor | None = None):
         x = x + self.attn(self.attn_norm(x), rope, doc_ids)
         q, rq = self.queries(x)
+        if retrieval_targets is not None:
+            self.retrieval_loss = retrieval_loss(rq, memory.landmarks, retrieval_targets, self.cfg.chunk_size)
         out, _, _ = hsa_attention(q, memory.k, memory.v, rq, memory.landmarks, self.cfg.hsa_top_k,
                                   chunk_size=self.cfg.chunk_size)
         return self.mix(x, out)
+
+
+def retrieval_loss(rq: torch.Tensor, landmarks: torch.Tensor, targets: torch.Tensor, chunk_size: int):
+    """Cross-entropy of the chunk choice at the positions that name a target chunk: rq (B, T, H_kv, Dl),
+    landmarks (B, N, H_kv, Dl), targets (B, T) int64 (-1 = none). The scores are those HSA ranks chunks by
+    (rq . landmark / sqrt(Dl)) over the chunks visible to each position; every KV head is asked the same."""
+    rows, positions = (targets >= 0).nonzero(as_tuple=True)
+    if rows.numel() == 0:
+        return rq.sum() * 0
+    scores = torch.einsum("mhd,mnhd->mhn", rq[rows, positions].float(), landmarks[rows].float())
+    scores = scores * landmarks.shape[-1] ** -0.5
+    visible = torch.arange(landmarks.shape[1], device=rq.device)[None, :] < (positions // chunk_size)[:, None]
+    scores = scores.masked_fill(~visible[:, None, :], float("-inf"))
+    wanted = targets[rows, positions][:, None].expand(-1, scores.shape[1])
+    return F.cross_entropy(scores.flatten(0, 1), wanted.flatten())
 
 
 class ChunkEncoder(nn.Module):
@@ -188,19 +205,30 @@ class Transformer(nn.Module):
             x = layer(x, rope, None)
         return x
 
-    def forward(self, idx: torch.Tensor, doc_ids: torch.Tensor, targets: torch.Tensor | None = None):
+    def forward(self, idx: torch.Tensor, doc_ids: torch.Tensor, targets: torch.Tensor | None = None,
+                retrieval_targets: torch.Tensor | None = None):
         """idx, doc_ids (B, T) with T a multiple of S and every document a whole number of chunks.
 
         Returns logits (B, T, V) and, given targets (B, T) (IGNORE_INDEX = -100 = ignore), the mean
         cross-entropy. On CUDA run it under torch.autocast("cuda", torch.bfloat16): HSA then takes the Triton
-        kernels. The dense baseline (cfg.attention == "dense") ignores doc_ids.
+        kernels. The dense baseline (cfg.attention == "dense") ignores doc_ids. Given retrieval_targets (B, T)
+        (a chunk index per position, -1 = none), self.retrieval_loss is the mean over HSA layers of
+        retrieval_loss (else None).
         """
+        self.retrieval_loss = None
         if self.encoder is None:
             x = self.dense_hidden(idx)
         else:
             x, rope, packed = self.encode_lower(idx, doc_ids)
+            hsa_losses = []
             for layer in self.upper:
-                x = layer(x, rope, doc_ids, packed)
+                if isinstance(layer, HSABlock):
+                    x = layer(x, rope, doc_ids, packed, retrieval_targets)
+                    hsa_losses.append(layer.retrieval_loss if retrieval_targets is not None else None)
+                else:
+                    x = layer(x, rope, doc_ids, packed)
+            if retrieval_targets is not None:
+                self.retrieval_loss = torch.stack(hsa_losses).mean()
         logits = self.logits(x)
         if targets is None:
             return logits, None

@@ -45,16 +45,23 @@ class Row:
     question: str = ""
     answer: str = ""
     sources: list[int] = field(default_factory=list)  # corpus documents in the row, in order
+    answer_from: int = -1  # where the question document starts (its learnt tokens are the answer); -1: none
+    source_chunk: int = -1  # the chunk of the row that holds the answer (needle value, definition); -1: none
 
 
 class TrainStream:
     def __init__(self, corpus: Corpus, tokenizer: Tokenizer, *, seq_len: int, seed: int,
-                 task_share: float = 0.25, qa_share: float = 0.15, packages: Sequence[str] | None = None):
+                 task_share: float = 0.25, qa_share: float = 0.15, packages: Sequence[str] | None = None,
+                 task_kinds: Sequence[str] = KINDS):
         if seq_len % CHUNK or seq_len < 4 * CHUNK:
             raise ValueError(f"seq_len must be a multiple of {CHUNK} and at least {4 * CHUNK}, got {seq_len}")
         self.corpus, self.tokenizer = corpus, tokenizer
         self.seq_len, self.seed = seq_len, seed
         self.task_share, self.qa_share = task_share, qa_share
+        unknown = sorted(set(task_kinds) - set(KINDS))
+        if unknown or not task_kinds:
+            raise ValueError(f"unknown task kinds {unknown}; known: {', '.join(KINDS)}")
+        self.task_kinds = tuple(task_kinds)
         wanted = None if packages is None else set(packages)
         self.docs = np.array([i for i in range(len(corpus)) if corpus.lengths[i] > 2
                               and (wanted is None or corpus.package(i) in wanted)], dtype=np.int64)
@@ -93,8 +100,10 @@ class TrainStream:
         self.order = self._permutation()
 
     # ------------------------------------------------------------------------------------ batches
-    def next_batch(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(idx, doc_ids, targets), each (B, T) int64; targets IGNORE where there is no loss."""
+    def next_batch(self, batch_size: int, answers: bool = False) -> tuple[torch.Tensor, ...]:
+        """(idx, doc_ids, targets), each (B, T) int64; targets IGNORE where there is no loss. answers=True
+        adds a fourth (B, T) int64 tensor, 1 where the target is an answer token of a question document, and
+        a fifth (B,) int64: the chunk of each row that holds its answer (-1: none)."""
         rows = [self.row(self._pick_kind()) for _ in range(batch_size)]
         ids = np.stack([r.ids for r in rows])
         docs = np.stack([r.doc_ids for r in rows])
@@ -102,12 +111,19 @@ class TrainStream:
         targets = np.full_like(ids, IGNORE)
         learnt = (docs[:, 1:] == docs[:, :-1]) & mask[:, 1:]
         targets[:, :-1] = np.where(learnt, ids[:, 1:], IGNORE)
-        return torch.from_numpy(ids), torch.from_numpy(docs), torch.from_numpy(targets)
+        batch = (torch.from_numpy(ids), torch.from_numpy(docs), torch.from_numpy(targets))
+        if not answers:
+            return batch
+        starts = np.array([[r.answer_from if r.answer_from >= 0 else self.seq_len] for r in rows])
+        in_answer = np.zeros_like(ids)
+        in_answer[:, :-1] = learnt & (np.arange(1, self.seq_len)[None, :] >= starts)
+        source = np.array([r.source_chunk for r in rows], dtype=np.int64)
+        return (*batch, torch.from_numpy(in_answer), torch.from_numpy(source))
 
     def _pick_kind(self) -> str:
         draw = self.py_rng.random()
         if draw < self.task_share:
-            return self.py_rng.choice(KINDS)
+            return self.py_rng.choice(self.task_kinds)
         if draw < self.task_share + self.qa_share and len(self.qa_docs):
             return "qa"
         return "plain"
@@ -163,11 +179,13 @@ class TrainStream:
         docs = np.zeros(T, dtype=np.int64)
         mask = np.zeros(T, dtype=bool)
         end = T - (padded(len(tail[0])) if tail is not None else 0)
-        at, n, sources = 0, 0, []
+        at, n, sources, answer_from = 0, 0, [], -1
         for toks, piece_mask, doc in [*body, *([tail] if tail is not None else [])]:
             limit = end if n < len(body) else T
             if at >= limit:
                 continue
+            if tail is not None and toks is tail[0]:
+                answer_from = at
             length = min(len(toks), limit - at)
             ids[at:at + length] = toks[:length]
             mask[at:at + length] = piece_mask[:length]
@@ -177,7 +195,12 @@ class TrainStream:
             if doc >= 0:
                 sources.append(doc)
         docs[at:] = n  # padding after a short body forms a document of its own
-        return Row(ids, docs, mask, kind, question, answer, sources)
+        return Row(ids, docs, mask, kind, question, answer, sources, answer_from)
+
+    def _token_at(self, text: str, char: int, encoding=None) -> int:
+        """Index of the token of tokenizer.document(text) (or of `encoding`) that holds character `char`."""
+        offsets = (encoding or self.tokenizer.document(text)).offsets
+        return next((n for n, (_, end) in enumerate(offsets) if end > char), len(offsets) - 1)
 
     def _question_piece(self, question: str, answer: str, encoded: tuple[list[int], list[int]] | None = None):
         """The question document: tokenizer.chat([("user", question)]), then the answer and <|end_turn|>."""
@@ -200,7 +223,8 @@ class TrainStream:
     def _try_task_row(self, kind: str) -> Row | None:
         plan = plan_needles(kind, self.py_rng, self.py_rng.random())
         texts = [plan.question, plan.answer, *(s + "\n" for s in plan.sentences)]
-        encoded = [e.ids for e in self.tokenizer.encode_batch(texts)]
+        encodings = self.tokenizer.encode_batch(texts)
+        encoded = [e.ids for e in encodings]
         tail = self._question_piece(plan.question, plan.answer, (encoded[0], encoded[1]))
         needles = [np.array(ids, dtype=np.int64) for ids in encoded[2:]]
         body_space = self.seq_len - padded(len(tail[0]))
@@ -219,12 +243,14 @@ class TrainStream:
             at = int(lines[max(int(np.searchsorted(lines, offset, side="right")) - 1, 0)])
             inserts.setdefault(p, []).append((at, seq))
         needle_end = {}  # piece -> end of its last needle in the new tokens
+        needle_at = {}  # needle -> (piece, its first token in the new tokens)
         for p, places in inserts.items():
             toks, mask, doc = pieces[p]
             parts_t, parts_m, prev, length = [], [], 0, 0
             for at, seq in sorted(places):
                 parts_t += [toks[prev:at], needles[seq]]
                 parts_m += [mask[prev:at], np.zeros(len(needles[seq]), dtype=bool)]
+                needle_at[seq] = (p, length + at - prev)
                 length += at - prev + len(needles[seq])
                 prev = at
             needle_end[p] = length
@@ -233,7 +259,14 @@ class TrainStream:
         new_starts = np.cumsum([0] + [padded(len(p[0])) for p in pieces])
         if any(new_starts[p] + end > body_space for p, end in needle_end.items()):
             return None
-        return self._pack(pieces, tail, kind, plan.question, plan.answer)
+        row = self._pack(pieces, tail, kind, plan.question, plan.answer)
+        # the answer's source: the first needle holding the first answer part, at that part's first token
+        first = plan.answer_parts[0]
+        seq = next(i for i, sentence in enumerate(plan.sentences) if first in sentence)
+        p, start = needle_at[seq]
+        token = self._token_at(texts[2 + seq], texts[2 + seq].index(first), encodings[2 + seq])
+        row.source_chunk = int(new_starts[p] + start + token) // CHUNK
+        return row
 
     # ---------------------------------------------------------------------------------------- qa
     def questions(self, doc: int) -> list[QA]:
@@ -261,4 +294,11 @@ class TrainStream:
         before = int(self.rng.integers(0, slack // CHUNK + 1)) * CHUNK
         pieces = self._fill(before, [])
         pieces = self._fill(body_space - before - padded(len(source[0])), [*pieces, source])
-        return self._pack(pieces, tail, "qa", qa.question, qa.answer)
+        row = self._pack(pieces, tail, "qa", qa.question, qa.answer)
+        # the definition's first line; the source is whole (qa_docs fit a row), right after `before` tokens
+        text = self.corpus.text(doc)
+        line_start = len(text.split("\n", 1)[0]) + 1
+        for line in self.corpus.source(doc).split("\n")[:qa.start_line - 1]:
+            line_start += len(line) + 1
+        row.source_chunk = (before + self._token_at(text, line_start)) // CHUNK
+        return row

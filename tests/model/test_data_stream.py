@@ -101,6 +101,49 @@ def test_task_rows_teach_only_the_answer_and_keep_needles_in_text(corpus, tok, k
     assert checked
 
 
+def test_answer_marker_covers_exactly_the_answer_of_question_rows(corpus, tok):
+    # every row a single-needle task or a plain row: the marker is what --answer-weight up-weights
+    stream = TrainStream(corpus, tok, seq_len=T, seed=5, task_share=0.5, qa_share=0.0, task_kinds=["single"])
+    idx, doc_ids, targets, answer, source = stream.next_batch(12, answers=True)
+    assert source.shape == (12,) and ((source >= 0) == answer.bool().any(dim=1)).all()
+    marked_rows = 0
+    for row in range(12):
+        marked = answer[row].bool()
+        if not marked.any():
+            spans = documents(doc_ids[row].numpy())
+            last = idx[row, spans[-1][0]:spans[-1][1]].tolist()
+            assert tok.role_ids["assistant"] not in last  # a plain row: no question document
+            continue
+        marked_rows += 1
+        text = tok.decode(targets[row][marked].tolist(), skip_special=False)
+        value = text.removesuffix("<|end_turn|>")
+        assert text.endswith("<|end_turn|>") and (value.isdigit() or value.isalpha())  # the magic value only
+        assert (targets[row][marked] != IGNORE).all()
+    assert 2 <= marked_rows <= 10
+    with pytest.raises(ValueError, match="unknown task kinds"):
+        TrainStream(corpus, tok, seq_len=T, seed=5, task_kinds=["needle"])
+
+
+@pytest.mark.parametrize("kind", ["single", "multikey", "multivalue", "multiquery", "vartrack", "qa"])
+def test_the_source_chunk_holds_the_answer(corpus, tok, kind):
+    # what --retrieval-weight teaches HSA to choose: the chunk of the needle's value or the definition's line
+    stream = TrainStream(corpus, tok, seq_len=T, seed=6)
+    for _ in range(6):
+        row = stream.row(kind)
+        if row.kind != kind:  # no task fitted: a plain row instead
+            continue
+        c = row.source_chunk
+        assert 0 <= c < row.answer_from // 64
+        text = tok.decode(row.ids[c * 64:(c + 2) * 64].tolist())
+        if kind == "qa":
+            qa = next(qa for doc in row.sources for qa in stream.questions(doc)
+                      if qa.question == row.question)
+            assert qa.name.split(".")[-1] in text  # the definition's first line starts in that chunk
+        else:
+            first = row.answer.split(", ")[0]
+            assert first in text and first not in tok.decode(row.ids[:c * 64].tolist())
+
+
 def test_qa_rows_put_the_source_far_from_the_question(corpus, tok):
     stream = TrainStream(corpus, tok, seq_len=T, seed=3)
     assert len(stream.qa_docs) > 10

@@ -17,7 +17,7 @@ from model.tokenizer import Tokenizer
 from model.train import Trainer, main, parse_args
 from model.train_schedule import Curriculum, LearningRate, Plan
 from model.train_variants import count_params, variant_config
-from model.transformer import Transformer, pack_documents
+from model.transformer import Transformer, pack_documents, retrieval_loss
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 TINY = ["--preset", "hsa-tiny", "--seq-len", "256,512", "--batch-tokens", "512", "--warmup-steps", "2",
@@ -114,6 +114,51 @@ def test_training_steps_reduce_the_loss_on_a_fixed_batch(corpus_dir, tmp_path):
     assert trainer.cfg.hsa_top_k == 2  # the curriculum's top-k is the model's again after each step
 
 
+def test_retrieval_loss_scores_only_visible_chunks():
+    rq = torch.zeros(1, 256, 1, 4)
+    landmarks = torch.zeros(1, 4, 1, 4)
+    landmarks[0, 1, 0, 0] = 10.0  # chunk 1 answers query direction 0, chunk 3 direction 1
+    landmarks[0, 3, 0, 1] = 10.0
+    rq[0, 200, 0, 0] = rq[0, 130, 0, 1] = 1.0
+    targets = torch.full((1, 256), -1)
+    targets[0, 200] = 1
+    low = retrieval_loss(rq, landmarks, targets, chunk_size=64)
+    targets[0, 200], targets[0, 130] = -1, 3  # chunk 3 (tokens 192-255) is not yet visible at token 130
+    assert not torch.isfinite(retrieval_loss(rq, landmarks, targets, chunk_size=64))  # masked to -inf
+    expected = torch.nn.functional.cross_entropy(torch.tensor([[0.0, 10.0 / 2, 0.0]]), torch.tensor([1]))
+    torch.testing.assert_close(low, expected)  # scaled by 1/sqrt(Dl); chunk 3 left out at token 200
+
+
+def test_retrieval_supervision_teaches_the_chunk_choice(corpus_dir, tmp_path):
+    torch.manual_seed(0)
+    args = parse_args(["--out", str(tmp_path / "run"), "--corpus", str(corpus_dir), "--lr", "3e-3", *TINY,
+                       "--seq-len", "512", "--batch-tokens", "2048", "--task-share", "1", "--qa-share", "0",
+                       "--task-kinds", "single", "--retrieval-weight", "1"])
+    trainer = Trainer(args)
+    batch, _ = trainer.prefetcher.next()
+    trainer.prefetcher.close()
+    assert (batch[4] >= 0).any()
+    losses = [float(trainer.train_step(batch)[4]) for _ in range(8)]
+    assert losses[-1] < losses[0] * 0.7, losses
+
+
+def test_train_only_leaves_every_other_weight_as_it_was(corpus_dir, tmp_path):
+    torch.manual_seed(0)
+    args = parse_args(["--out", str(tmp_path / "run"), "--corpus", str(corpus_dir), *TINY, "--seq-len", "512",
+                       "--batch-tokens", "1024", "--task-share", "1", "--retrieval-weight", "1",
+                       "--train-only", "w_retrieval|w_landmark"])
+    trainer = Trainer(args)
+    before = {name: p.detach().clone() for name, p in trainer.model.named_parameters()}
+    batch, _ = trainer.prefetcher.next()
+    trainer.prefetcher.close()
+    trainer.train_step(batch)
+    changed = {name for name, p in trainer.model.named_parameters() if not torch.equal(p, before[name])}
+    assert changed == {"encoder.w_landmark.weight", "upper.0.w_retrieval.weight"}
+    with pytest.raises(SystemExit, match="matches no parameter"):
+        Trainer(parse_args(["--out", str(tmp_path / "other"), "--corpus", str(corpus_dir), *TINY,
+                            "--train-only", "no_such_weight"]))
+
+
 def test_resume_continues_exactly_and_the_export_loads(corpus_dir, tmp_path):
     plan = ["--corpus", str(corpus_dir), "--plan-steps", "4", *TINY]
     torch.manual_seed(0)
@@ -147,6 +192,21 @@ def test_resume_from_an_export_on_a_fresh_machine(corpus_dir, tmp_path):
     assert sorted(steps_logged(tmp_path / "second")) == [1, 2, 3]  # the exported log, then step 3
     final = load_file(str(tmp_path / "second" / "state" / "tensors.safetensors"))
     assert not torch.equal(final["model/embed.weight"], exported.embed.weight)  # it trained on
+
+
+def test_init_starts_a_new_run_from_trained_weights(corpus_dir, tmp_path):
+    plan = ["--corpus", str(corpus_dir), *TINY, "--lr", "3e-3", "--seq-len", "256", "--batch-tokens", "256"]
+    main(["--out", str(tmp_path / "first"), "--max-steps", "8", "--export", str(tmp_path / "export"), *plan])
+    main(["--out", str(tmp_path / "fresh"), "--max-steps", "1", *plan])
+    main(["--out", str(tmp_path / "tuned"), "--max-steps", "1", "--init", str(tmp_path / "export"),
+          "--answer-weight", "1", *plan])
+    assert events(tmp_path / "tuned", "init")
+    assert sorted(steps_logged(tmp_path / "tuned")) == [1]  # counted from step 0 again
+    # the same first batch: the trained weights already predict it better than fresh ones
+    assert steps_logged(tmp_path / "tuned")[1] < steps_logged(tmp_path / "fresh")[1] - 0.3
+    with pytest.raises(SystemExit, match="different model"):
+        main(["--out", str(tmp_path / "other"), "--max-steps", "1", "--init", str(tmp_path / "export"),
+              *plan, "--variant", "dense"])
 
 
 def test_a_deadline_before_the_first_step_still_leaves_a_resumable_run(corpus_dir, tmp_path):
