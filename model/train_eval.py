@@ -2,7 +2,8 @@
 
 A haystack of held-out documents is encoded once into a DeviceMemory (the chunk memory kept on the model's
 device); a sample then re-encodes only the documents its needles went into, swaps them in (overlay), asks the
-question as its own chat document and generates the answer greedily; exact match after normalisation.
+question as its own chat document and generates the answer greedily; exact match after normalisation, and
+`cited`: whether the chunk the answer drew on most (what the app cites first) holds the needle.
 """
 
 import random
@@ -174,6 +175,36 @@ class Sample:
     got: str
     correct: bool
     loss: float | None = None
+    cited: bool = False  # the answer's top chunk (retrieval weight summed over its tokens) holds the needle
+
+
+def top_chunk(tokens: Sequence[GeneratedToken]) -> tuple[str, int] | None:
+    """(memory key, chunk index) with the largest retrieval weight summed over the answer's tokens."""
+    weights: dict[tuple[str, int], float] = {}
+    for token in tokens:
+        view = token.view
+        docs = view.doc_index[token.rows].tolist()
+        chunks = view.chunk_index[token.rows].tolist()
+        for d, c, w in zip(docs, chunks, token.weights.tolist(), strict=True):
+            weights[(view.doc_keys[d], c)] = weights.get((view.doc_keys[d], c), 0.0) + w
+    return max(weights, key=weights.get) if weights else None
+
+
+def needle_chunks(tokenizer: Tokenizer, task: Task, keys: Sequence[str],
+                  chunk_size: int) -> set[tuple[str, int]]:
+    """(memory key, chunk index) of every chunk holding the first answer part (the primary needle's value, or
+    the first variable of a chain) in the task's needle documents."""
+    first = task.answer.split(", ")[0]
+    found = set()
+    for i in task.needle_docs:
+        text = task.documents[i]
+        at = text.find(first)
+        if at < 0:
+            continue
+        offsets = tokenizer.document(text).offsets
+        token = next((n for n, (start, end) in enumerate(offsets) if end > at), len(offsets) - 1)
+        found.add((keys[i], token // chunk_size))
+    return found
 
 
 def run_task(model: Transformer, tokenizer: Tokenizer, memory: DeviceMemory, haystack: Haystack, task: Task,
@@ -183,10 +214,11 @@ def run_task(model: Transformer, tokenizer: Tokenizer, memory: DeviceMemory, hay
     docs = [tokenizer.document(task.documents[i]).ids for i in changed]
     with memory.overlay(memory_items(model, docs, [haystack.keys[i] for i in changed])):
         max_new = len(tokenizer.encode(task.answer)) + 8
-        got, _ = answer(model, tokenizer, memory, task.question, max_new)
+        got, tokens = answer(model, tokenizer, memory, task.question, max_new)
         loss = answer_loss(model, tokenizer, memory, task.question, task.answer) if with_loss else None
+    cited = top_chunk(tokens) in needle_chunks(tokenizer, task, haystack.keys, model.cfg.chunk_size)
     return Sample(task.kind, task.depth, task.question, task.answer, got,
-                  normalise(got) == normalise(task.answer), loss)
+                  normalise(got) == normalise(task.answer), loss, cited)
 
 
 def needle_samples(model: Transformer, tokenizer: Tokenizer, haystack: Haystack, kinds: Sequence[str],

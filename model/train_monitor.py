@@ -2,8 +2,9 @@
 
 A corpus folder of `python -m model.data.build` holds train/ and heldout/ (Corpus folders) and split.json.
 The monitor asks single-needle questions against haystacks of held-out text at 1x and 4x the current
-training length and logs exact-match accuracy plus the teacher-forced loss of the answer (a smooth signal
-while the accuracy is still zero), in a few seconds on the GPU.
+training length and logs exact-match accuracy, the share of answers whose top chunk holds the needle (the
+retrieval behind citations), and the teacher-forced loss of the answer (a smooth signal while the accuracy is
+still zero), in a few seconds on the GPU.
 """
 
 import time
@@ -50,8 +51,8 @@ class NeedleMonitor:
         self.haystacks: dict[int, Haystack] = {}
 
     def __call__(self, model: Transformer, seq_len: int) -> dict[str, float | None]:
-        """needle_acc@N, needle_loss@N for N = factor x seq_len (None where no held-out document fits in N
-        tokens), and monitor_s, the seconds it took."""
+        """needle_acc@N, needle_cited@N, needle_loss@N for N = factor x seq_len (None where no held-out
+        document fits in N tokens), and monitor_s, the seconds it took."""
         if model.cfg.attention != "hsa":
             return {}
         start = time.monotonic()
@@ -64,10 +65,12 @@ class NeedleMonitor:
                                                                   self.seed)
                 except ValueError:
                     out[f"needle_acc@{length}"] = out[f"needle_loss@{length}"] = None
+                    out[f"needle_cited@{length}"] = None
                     continue
             samples = needle_samples(model, self.tokenizer, self.haystacks[length], self.kinds, self.samples,
                                      self.seed, with_loss=True)
             out[f"needle_acc@{length}"] = round(sum(s.correct for s in samples) / len(samples), 3)
             out[f"needle_loss@{length}"] = round(sum(s.loss for s in samples) / len(samples), 3)
+            out[f"needle_cited@{length}"] = round(sum(s.cited for s in samples) / len(samples), 3)
         out["monitor_s"] = round(time.monotonic() - start, 2)
         return out
