@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ingest.store import StoredDocument
 
 MAX_CITATIONS = 6
@@ -74,20 +76,20 @@ class CitedDocument:
 
     document: StoredDocument
     abspath: str
-    offsets: Sequence[
-        tuple[int, int]
-    ]  # per token of the encoded document (model.tokenizer.Tokenizer.document)
+    # (start, end) per token of the encoded document (model.tokenizer.Tokenizer.document): pairs or (n, 2)
+    offsets: Sequence[tuple[int, int]] | np.ndarray
 
 
 def chunk_chars(
-    offsets: Sequence[tuple[int, int]], first: int, last: int, chunk_size: int
+    offsets: Sequence[tuple[int, int]] | np.ndarray, first: int, last: int, chunk_size: int
 ) -> tuple[int, int]:
     """Characters [start, end) covered by chunks first..last (inclusive) of a document's tokens."""
-    tokens = offsets[first * chunk_size : (last + 1) * chunk_size]  # the last chunk's padding has no token
-    real = [(s, e) for s, e in tokens if e > s]
-    if not real:
+    # the last chunk's padding has no token
+    tokens = np.asarray(offsets[first * chunk_size : (last + 1) * chunk_size]).reshape(-1, 2)  # (k, 2)
+    real = tokens[tokens[:, 1] > tokens[:, 0]]  # special tokens have empty ranges
+    if len(real) == 0:
         return 0, 0
-    return min(s for s, _ in real), max(e for _, e in real)
+    return int(real[:, 0].min()), int(real[:, 1].max())
 
 
 def merge_runs(chunks: Mapping[int, float]) -> list[tuple[int, int, float]]:

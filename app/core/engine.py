@@ -14,10 +14,12 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from app.core.answer import Answer, Citation, CitedDocument, build_citations
@@ -29,7 +31,7 @@ from app.core.sessions import append_turn, load_turns
 from ingest.paths import project_db_path
 from ingest.pipeline import IngestReport, Progress, ingest
 from ingest.scan import DEFAULT_SIZE_LIMIT
-from ingest.store import Store
+from ingest.store import DocumentVersion, Store
 from model.checkpoint import CheckpointError, fingerprint, load
 from model.generate import generate
 from model.memory import DiskMemory
@@ -37,6 +39,10 @@ from model.memory import DiskMemory
 EMBEDDED_MODEL = Path(__file__).resolve().parents[2] / "resources" / "model"
 HISTORY_TOKENS = 1536  # earlier turns kept in a follow-up's question document
 MAX_QUESTION_TOKENS = 8192
+# token offsets of cited documents kept between answers (a follow-up cites the same files; tokenizing a long
+# one again costs tens of ms on the CPU): at most this many documents and this many tokens (8 bytes each)
+CITED_OFFSETS_DOCUMENTS = 256
+CITED_OFFSETS_TOKENS = 8_000_000
 
 
 class ModelError(Exception):
@@ -97,6 +103,9 @@ class Engine:
         self.model_name = self.model.cfg.name
         self._memories: dict[Path, DiskMemory] = {}
         self._lock = threading.RLock()
+        # memory key (path and content hash: the exact text) -> its tokens' characters (n, 2), LRU order
+        self._cited_offsets: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cited_offsets_tokens = 0
 
     # ---- projects ------------------------------------------------------------------------------------------
     def memory(self, db_path: Path, notices: list[str] | None = None) -> DiskMemory:
@@ -205,10 +214,12 @@ class Engine:
         db_path = project_db_path(roots[0])
         notices: list[str] = []
         reused = True
+        documents: list[DocumentVersion] | None = None  # the store's documents, once read
         if refresh or not db_path.exists():
             report = self.refresh(
                 roots, progress=progress, encode_progress=encode_progress, should_stop=should_stop
             )
+            documents = report.encode.versions
             notices += report.encode.notices
             reused = report.encode.encoded_documents == 0
             if report.ingest.cancelled or report.encode.cancelled:  # stopped while the project was read
@@ -217,7 +228,9 @@ class Engine:
                         "chunks": report.encode.chunks, "reused": reused}
                 return Answer("", [], {"ttft_ms": elapsed, "total_ms": elapsed}, info, True, notices)
         with self._lock, Store(db_path) as store:
-            versions = {doc_key(v.path, v.content_hash): v for v in store.document_versions()}
+            if documents is None:
+                documents = store.document_versions()
+            versions = {doc_key(v.path, v.content_hash): v for v in documents}
             if not versions:
                 raise AskError(_empty_reason(store))
             memory = self.memory(db_path, notices)
@@ -322,7 +335,26 @@ class Engine:
         stored = store.document_by_id(version.id)
         if stored is None or not os.path.exists(version.abspath):
             return None
-        return CitedDocument(stored, version.abspath, self.tokenizer.document(stored.text).offsets)
+        return CitedDocument(stored, version.abspath, self._offsets(key, stored.text))
+
+    def _offsets(self, key: str, text: str) -> np.ndarray:
+        """The characters of each token of the document under memory key `key` (whose text is `text`), (n, 2).
+        The key names one exact text, so its offsets never change: they are kept for the next answers."""
+        with self._lock:
+            cache = self._cited_offsets
+            offsets = cache.get(key)
+            if offsets is not None:
+                cache.move_to_end(key)
+                return offsets
+            offsets = np.array(self.tokenizer.document(text).offsets, dtype=np.int32)  # (n, 2)
+            cache[key] = offsets
+            self._cited_offsets_tokens += len(offsets)
+            while len(cache) > CITED_OFFSETS_DOCUMENTS or (
+                self._cited_offsets_tokens > CITED_OFFSETS_TOKENS and len(cache) > 1
+            ):
+                _, dropped = cache.popitem(last=False)  # the least recently cited
+                self._cited_offsets_tokens -= len(dropped)
+            return offsets
 
 
 def _empty_reason(store: Store) -> str:

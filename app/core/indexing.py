@@ -55,6 +55,9 @@ class EncodeReport:
     elapsed_s: float = 0.0
     cancelled: bool = False
     notices: list[str] = field(default_factory=list)
+    # the store's documents as this run read them (None: it did not read them); when not cancelled they
+    # are what the memory holds now, so `Engine.ask` answers with them instead of reading them again
+    versions: list[DocumentVersion] | None = field(default=None, repr=False)
 
 
 def open_memory(db_path: str | Path, model: Transformer, fingerprint: str, notices: list[str]) -> DiskMemory:
@@ -89,10 +92,10 @@ def sync_memory(
 ) -> EncodeReport:
     """Encode every stored document the memory lacks (new or changed); drop what the store no longer has."""
     started = time.monotonic()
-    report = EncodeReport()
     device = model.embed.weight.device.type
     batch_tokens = batch_tokens or BATCH_TOKENS.get(device, 16384)
     versions = store.document_versions()
+    report = EncodeReport(versions=versions)
     wanted = {doc_key(v.path, v.content_hash): v for v in versions}
     have = memory.doc_keys()
     live_paths = {v.path for v in versions}

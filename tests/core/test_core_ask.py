@@ -260,3 +260,37 @@ def test_a_second_process_waits_for_the_lock_and_says_who_holds_it(tmp_path):
         holder.wait()
     with project_lock(folder, "ask", timeout=5):  # a killed holder's lock is free at once
         pass
+
+
+def test_a_follow_up_cites_the_same_lines_without_tokenizing_again_and_an_edit_moves_them(
+    tiny_model_dir, tmp_path, monkeypatch
+):
+    engine = Engine(tiny_model_dir, device="cpu")  # its own cache of cited documents' token offsets
+    root = tmp_path / "one"
+    target = root / "geometry.py"
+    root.mkdir()
+    target.write_text(FILES["src/geometry.py"])  # the only document: every citation is of it
+    tokenized: list[str] = []
+    document = engine.tokenizer.document
+
+    def counting_document(text: str):
+        tokenized.append(text)
+        return document(text)
+
+    monkeypatch.setattr(engine.tokenizer, "document", counting_document)
+    question = "Where is area_3 defined?"
+    first = engine.ask([str(root)], question, max_new_tokens=8)
+    assert first.citations and len(tokenized) == 1
+    second = engine.ask([str(root)], question, max_new_tokens=8)
+    assert [c.to_json() for c in second.citations] == [c.to_json() for c in first.citations]
+    assert len(tokenized) == 1  # the follow-up reused the offsets of the unchanged file
+    target.write_text("# moved everything down\n" * 40 + FILES["src/geometry.py"])
+    edited = engine.ask([str(root)], question, max_new_tokens=8)
+    assert edited.memory["reused"] is False and len(tokenized) == 2  # the new version is tokenized
+    assert edited.citations
+    for citation in edited.citations:
+        assert_points_at_real_text(root, citation)
+    # the same answer from an engine that never saw the old version cites the very same lines
+    fresh = Engine(tiny_model_dir, device="cpu").ask([str(root)], question, max_new_tokens=8, refresh=False)
+    assert fresh.answer == edited.answer
+    assert [c.to_json() for c in fresh.citations] == [c.to_json() for c in edited.citations]

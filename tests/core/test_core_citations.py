@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.core.answer import CitedDocument, build_citations, chunk_chars, merge_runs
@@ -96,3 +97,17 @@ def test_gone_documents_and_tiny_shares_are_not_cited(project, tokenizer):
     assert len(citations) == 1
     assert citations[0].score == pytest.approx(0.9 / 5.91)  # the share of all the answer's weight
     assert build_citations({}, lambda key: doc, S) == []
+
+
+def test_offsets_kept_as_an_array_cite_the_same_spans_as_the_tokenizers_pairs(project, tokenizer):
+    with Store(project_db_path(project)) as store:  # the engine keeps cited documents' offsets as (n, 2)
+        for path in ("pkg/many.py", "contract.pdf"):
+            pairs = cited(store, tokenizer, path)
+            array = CitedDocument(pairs.document, pairs.abspath, np.array(pairs.offsets, dtype=np.int32))
+            last = -(-len(pairs.offsets) // S) - 1
+            weights = {("k", 0): 1.0, ("k", 1): 0.5, ("k", 4): 0.75, ("k", last): 0.25, ("k", last + 3): 0.1}
+            expected = build_citations(weights, lambda key, doc=pairs: doc, S, min_share=0)
+            got = build_citations(weights, lambda key, doc=array: doc, S, min_share=0)
+            assert expected and got == expected
+            beyond = (last + 3, last + 3, S)  # a chunk with no tokens covers no characters
+            assert chunk_chars(array.offsets, *beyond) == chunk_chars(pairs.offsets, *beyond) == (0, 0)
