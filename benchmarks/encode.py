@@ -168,15 +168,16 @@ def main() -> int:
             print(table(rows[-1:], args), flush=True)
     result = table(rows, args)
     print(result)
-    bytes_per_token = ModelConfig.from_name("hsa-mini").memory_bytes_per_token
+    mini = ModelConfig.from_name("hsa-mini")
+    bytes_per_token = mini.memory_bytes_per_token
     compiled = ", encoder torch.compile-d on CUDA" if args.compile else ""
     body = "\n".join([
         SECTION, "",
         f"`python benchmarks/encode.py`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; Python "
-        f"{platform.python_version()}, torch {torch.__version__}. hsa-mini (d 512, 8 layers, random "
-        f"weights{compiled}). The memory holds {bytes_per_token:.0f} bytes/token of bf16 K, V and "
-        "landmarks; the disk "
-        "column adds page slack and the index. Encode = lower half + chunk encoder (bf16 autocast on CUDA, "
+        f"{platform.python_version()}, torch {torch.__version__}. hsa-mini (d {mini.d_model}, "
+        f"{mini.n_layers} layers, random weights{compiled}). The memory holds {bytes_per_token:.0f} "
+        "bytes/token of bf16 K, V and landmarks; the disk column adds page slack and the index. Encode = "
+        "lower half + chunk encoder (bf16 autocast on CUDA, "
         "fp32 on CPU) into an in-memory pool. The answer columns open a DiskMemory of random chunk data "
         "from disk (page cache warm), make its landmarks resident and stream the answer (HSA top-8 over "
         "the whole pool, K/V read only for the chosen chunks); best of 3 after a warm-up. Floors (issue 4): "
