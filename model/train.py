@@ -4,6 +4,9 @@
         --export $OUT/model
     python -m model.train --out .train/run --corpus .train/corpus --minutes 8.5 \\
         --resume .train/run .carry/model --export $OUT/model
+    python -m model.train --out .train/tune --corpus .train/corpus --init resources/model \\
+        --seq-len 1024,4096,8192 --full-share 0.3 --task-share 0.4 --qa-share 0.2 --retrieval-weight 1 \\
+        --train-only 'w_retrieval|retrieval_norm|encoder\\.' --lr 1e-3 --plan-minutes 4.2
 
 --minutes is this process's wall-clock budget (start to final export; --until, a Unix time, can end it
 sooner, e.g. a deadline set before a corpus build in the same command); --plan-minutes / --plan-steps the
@@ -11,7 +14,8 @@ whole run's length, which sets the curriculum and the learning-rate schedule (mo
 At every checkpoint (every --checkpoint-minutes, on SIGTERM and at the end) RUN/state/ gets everything to
 resume exactly, and RUN/model (and --export) the bf16 model folder with trainer.json and the log, from which
 --resume also restarts on a fresh machine (the optimizer moments restart). RUN/log.jsonl: one JSON object
-per line (steps, monitor, phases, checkpoints).
+per line (steps, monitor, phases, checkpoints). The third command is the shipped model's second stage
+(retrieval supervision of the chunk encoder and retrieval queries only; docs/model-card.md).
 """
 
 import argparse
