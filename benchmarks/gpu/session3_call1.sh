@@ -1,5 +1,6 @@
 #!/bin/bash
 # Run from the repo root on the device machine (run tool, nvidia-h200-x4, carry []); results in docs/lab-notes.md.
+# resources/model was then the stage-1 model: to repeat, check it out first (git checkout 658f856 -- resources/model).
 # Session 3, GPU call 1 (x4): four retrieval fine-tunes of the shipped hsa-mini (resources/model), one per GPU,
 # with the answer-weighted loss; the best by the needle monitor comes back. See docs/lab-notes.md.
 S=$(date +%s); END=$((S+570))

@@ -1,5 +1,6 @@
 #!/bin/bash
 # Run from the repo root on the device machine (run tool, nvidia-h200-x4, carry [".gpu-wheels"] (ingest dependencies for benchmarks/ask.py)); results in docs/lab-notes.md.
+# resources/model was then the stage-1 model: to repeat, check it out first (git checkout 658f856 -- resources/model).
 # Session 3, GPU call 2 (x4): three fine-tunes of resources/model with retrieval supervision (GPU0-2);
 # encode / ask benchmarks and the base model's needle numbers on GPU3. See docs/lab-notes.md.
 S=$(date +%s); END=$((S+565))

@@ -1,5 +1,6 @@
 #!/bin/bash
 # Run from the repo root on the device machine (run tool, nvidia-h200-x4, carry []); results in docs/lab-notes.md.
+# resources/model was then the stage-1 model: to repeat, check it out first (git checkout 658f856 -- resources/model).
 # Session 3, GPU call 3 (x4): retrieval-supervised fine-tunes of resources/model (GPU0-2: all weights /
 # retrieval projections only / retrieval + chunk encoder; GPU3: the encode benchmark, then all weights with the
 # answer weight), then the chosen model's evaluation on all four GPUs. See docs/lab-notes.md.
