@@ -26,6 +26,7 @@ import torch
 
 from model import checkpoint
 from model.data.codeqa import QA, code_questions
+from model.generate import top_chunk
 from model.tokenizer import Tokenizer
 from model.train_eval import DeviceMemory, answer, apply_smoke, encode_into, load_for_eval, normalise
 
@@ -82,19 +83,6 @@ def chunk_lines(tokenizer: Tokenizer, text: str, chunk: int, chunk_size: int) ->
     return text.count("\n", 0, start) + 1, text.count("\n", 0, max(end - 1, start)) + 1
 
 
-def top_citation(tokens) -> tuple[str, int] | None:
-    """(document key, chunk) with the largest retrieval weight summed over the generated tokens."""
-    totals: dict[int, float] = defaultdict(float)
-    for token in tokens:
-        for row, weight in zip(token.rows.tolist(), token.weights.tolist(), strict=True):
-            totals[row] += weight
-    if not totals:
-        return None
-    row = max(totals, key=totals.get)
-    view = tokens[0].view
-    return view.doc_keys[int(view.doc_index[row])], int(view.chunk_index[row])
-
-
 def evaluate(args: argparse.Namespace) -> dict:
     model, tokenizer, corpus = load_for_eval(args.model, args.corpus, args.device)
     results = {"model": str(args.model), "fingerprint": checkpoint.fingerprint(model), "packages": {},
@@ -116,7 +104,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             sample = {"package": package, "path": corpus.path(i), "kind": qa.kind, "question": qa.question,
                       "expected": qa.answer, "got": got, "line": qa.start_line}
             if qa.kind == "where":
-                cited = top_citation(tokens)
+                cited = top_chunk(tokens)
                 sample["cited"], sample["correct"] = None, False
                 if cited is not None:
                     cited_doc = doc_of[cited[0]]

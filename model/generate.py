@@ -32,6 +32,24 @@ class GeneratedToken(NamedTuple):
     view: PoolView  # the memory state the answer read (the same object for every token of one answer)
 
 
+
+def add_chunk_weights(totals: dict[tuple[str, int], float], token: GeneratedToken) -> None:
+    """Add a token's retrieval weights to totals, keyed by (memory key, chunk index in its document)."""
+    view = token.view
+    docs = view.doc_index[token.rows].tolist()
+    chunks = view.chunk_index[token.rows].tolist()
+    for d, c, w in zip(docs, chunks, token.weights.tolist(), strict=True):
+        key = (view.doc_keys[d], c)
+        totals[key] = totals.get(key, 0.0) + w
+
+
+def top_chunk(tokens: Sequence[GeneratedToken]) -> tuple[str, int] | None:
+    """(memory key, chunk index) with the largest retrieval weight summed over the tokens (None: no chunk)."""
+    totals: dict[tuple[str, int], float] = {}
+    for token in tokens:
+        add_chunk_weights(totals, token)
+    return max(totals, key=totals.get) if totals else None
+
 class QuestionState:
     """Incremental inference over one question document (B = 1) against a ChunkMemory."""
 

@@ -19,9 +19,9 @@ import torch.nn.functional as F
 from model import checkpoint
 from model.data.tasks import Task, make_task
 from model.encode import encode_documents
-from model.generate import GeneratedToken, QuestionState, generate
+from model.generate import GeneratedToken, QuestionState, generate, top_chunk
 from model.memory import InMemoryMemory, _State
-from model.tokenizer import Tokenizer
+from model.tokenizer import Encoding, Tokenizer
 from model.transformer import Transformer
 
 
@@ -178,30 +178,18 @@ class Sample:
     cited: bool = False  # the answer's top chunk (retrieval weight summed over its tokens) holds the needle
 
 
-def top_chunk(tokens: Sequence[GeneratedToken]) -> tuple[str, int] | None:
-    """(memory key, chunk index) with the largest retrieval weight summed over the answer's tokens."""
-    weights: dict[tuple[str, int], float] = {}
-    for token in tokens:
-        view = token.view
-        docs = view.doc_index[token.rows].tolist()
-        chunks = view.chunk_index[token.rows].tolist()
-        for d, c, w in zip(docs, chunks, token.weights.tolist(), strict=True):
-            weights[(view.doc_keys[d], c)] = weights.get((view.doc_keys[d], c), 0.0) + w
-    return max(weights, key=weights.get) if weights else None
-
-
-def needle_chunks(tokenizer: Tokenizer, task: Task, keys: Sequence[str],
+def needle_chunks(task: Task, encoded: dict[int, Encoding], keys: Sequence[str],
                   chunk_size: int) -> set[tuple[str, int]]:
     """(memory key, chunk index) of every chunk holding the first answer part (the primary needle's value, or
-    the first variable of a chain) in the task's needle documents."""
+    the first variable of a chain) in the task's needle documents; `encoded` maps each needle document to
+    tokenizer.document of its text."""
     first = task.answer.split(", ")[0]
     found = set()
     for i in task.needle_docs:
-        text = task.documents[i]
-        at = text.find(first)
+        at = task.documents[i].find(first)
         if at < 0:
             continue
-        offsets = tokenizer.document(text).offsets
+        offsets = encoded[i].offsets
         token = next((n for n, (start, end) in enumerate(offsets) if end > at), len(offsets) - 1)
         found.add((keys[i], token // chunk_size))
     return found
@@ -210,13 +198,14 @@ def needle_chunks(tokenizer: Tokenizer, task: Task, keys: Sequence[str],
 def run_task(model: Transformer, tokenizer: Tokenizer, memory: DeviceMemory, haystack: Haystack, task: Task,
              *, with_loss: bool = False) -> Sample:
     """Swap the task's needle documents into the haystack memory, ask, restore."""
+    encoded = {i: tokenizer.document(task.documents[i]) for i in task.needle_docs}
     changed = [i for i in task.needle_docs if task.documents[i] != haystack.texts[i]]
-    docs = [tokenizer.document(task.documents[i]).ids for i in changed]
+    docs = [encoded[i].ids for i in changed]
     with memory.overlay(memory_items(model, docs, [haystack.keys[i] for i in changed])):
         max_new = len(tokenizer.encode(task.answer)) + 8
         got, tokens = answer(model, tokenizer, memory, task.question, max_new)
         loss = answer_loss(model, tokenizer, memory, task.question, task.answer) if with_loss else None
-    cited = top_chunk(tokens) in needle_chunks(tokenizer, task, haystack.keys, model.cfg.chunk_size)
+    cited = top_chunk(tokens) in needle_chunks(task, encoded, haystack.keys, model.cfg.chunk_size)
     return Sample(task.kind, task.depth, task.question, task.answer, got,
                   normalise(got) == normalise(task.answer), loss, cited)
 

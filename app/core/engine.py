@@ -33,7 +33,7 @@ from ingest.pipeline import IngestReport, Progress, ingest
 from ingest.scan import DEFAULT_SIZE_LIMIT
 from ingest.store import DocumentVersion, Store
 from model.checkpoint import CheckpointError, fingerprint, load
-from model.generate import generate
+from model.generate import add_chunk_weights, generate
 from model.memory import DiskMemory
 
 EMBEDDED_MODEL = Path(__file__).resolve().parents[2] / "resources" / "model"
@@ -308,12 +308,7 @@ class Engine:
         ):
             if ttft is None:
                 ttft = time.perf_counter() - started
-            view = token.view
-            docs = view.doc_index[token.rows].tolist()
-            chunks = view.chunk_index[token.rows].tolist()
-            for d, c, w in zip(docs, chunks, token.weights.tolist(), strict=True):
-                key = (view.doc_keys[d], c)
-                weights[key] = weights.get(key, 0.0) + w
+            add_chunk_weights(weights, token)
             if token.token_id in stop_ids:
                 break
             piece = decoder.step(token.token_id)

@@ -1,10 +1,6 @@
 import json
 
-import torch
-
-from benchmarks.eval_code import chunk_lines, main, top_citation
-from model.generate import GeneratedToken
-from model.memory import PoolView
+from benchmarks.eval_code import chunk_lines, main
 
 
 def test_chunk_lines_cover_the_document_in_order(tokenizer):
@@ -15,14 +11,6 @@ def test_chunk_lines_cover_the_document_in_order(tokenizer):
     for (_, end), (start, _) in zip(ranges, ranges[1:], strict=False):
         assert start in (end, end + 1)  # a line split between chunks belongs to both
     assert chunk_lines(tokenizer, text, len(ranges), 64) == (0, -1)  # past the end: padding only
-
-
-def test_top_citation_sums_weights_over_answer_tokens():
-    rows_doc, rows_chunk = torch.tensor([0, 0, 1]), torch.tensor([0, 1, 0])
-    view = PoolView(torch.zeros(3, 1, 4), rows_doc, rows_chunk, ["a.py", "b.py"], generation=1)
-    tokens = [GeneratedToken(5, torch.tensor([0, 2]), torch.tensor([0.6, 0.4]), view),
-              GeneratedToken(6, torch.tensor([2, 1]), torch.tensor([0.5, 0.5]), view)]
-    assert top_citation(tokens) == ("b.py", 0)  # row 2: 0.9 in all, more than row 0's 0.6
 
 
 def test_cpu_smoke_scores_both_kinds(tiny_model_dir, corpus_dir, tmp_path):

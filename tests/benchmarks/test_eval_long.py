@@ -46,8 +46,9 @@ def test_the_needle_chunk_is_the_chunk_that_holds_the_answer(kind):
     haystack = ["\n".join(f"line {i} of document {d}: some filler text" for i in range(60)) for d in range(3)]
     task = make_task(kind, haystack, random.Random(4), depth=0.5)
     keys = [f"h{i}" for i in range(3)]
-    (key, chunk), *_ = sorted(needle_chunks(tok, task, keys, 64))
-    ids = tok.document(task.documents[keys.index(key)]).ids
+    encoded = {i: tok.document(task.documents[i]) for i in task.needle_docs}
+    (key, chunk), *_ = sorted(needle_chunks(task, encoded, keys, 64))
+    ids = encoded[keys.index(key)].ids
     first = task.answer.split(", ")[0]
     assert first in tok.decode(ids[chunk * 64:(chunk + 2) * 64])  # the value starts in that chunk
     assert first not in tok.decode(ids[:chunk * 64])

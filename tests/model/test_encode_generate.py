@@ -3,8 +3,8 @@ import torch
 
 from model.config import ModelConfig
 from model.encode import encode_batch, encode_documents
-from model.generate import QuestionState, generate
-from model.memory import DiskMemory, InMemoryMemory
+from model.generate import GeneratedToken, QuestionState, generate, top_chunk
+from model.memory import DiskMemory, InMemoryMemory, PoolView
 from model.transformer import Transformer, pack_documents
 
 LENGTHS = [100, 300, 64, 150, 5]
@@ -122,3 +122,12 @@ def test_generation_stops_and_samples():
     assert sampled[0] == sampled[1] != sampled[2]
     empty = memory_for(model)  # nothing encoded yet: the question still gets an answer
     assert len(list(generate(model, empty, prompt, max_new_tokens=3))) == 3
+
+
+def test_top_chunk_sums_weights_over_answer_tokens():
+    rows_doc, rows_chunk = torch.tensor([0, 0, 1]), torch.tensor([0, 1, 0])
+    view = PoolView(torch.zeros(3, 1, 4), rows_doc, rows_chunk, ["a.py", "b.py"], generation=1)
+    tokens = [GeneratedToken(5, torch.tensor([0, 2]), torch.tensor([0.6, 0.4]), view),
+              GeneratedToken(6, torch.tensor([2, 1]), torch.tensor([0.5, 0.5]), view)]
+    assert top_chunk(tokens) == ("b.py", 0)  # row 2: 0.9 in all, more than row 0's 0.6
+    assert top_chunk([]) is None
