@@ -77,9 +77,10 @@ def fill_memory(memory: DiskMemory, cfg: ModelConfig, tokens: int, doc_len: int 
 
 
 def answer_time(model: Transformer, folder: Path, question_len: int, new_tokens: int,
-                resident_chunks: bool = False) -> tuple[float, float]:
+                resident_chunks: bool = False, static_decode: bool | None = None) -> tuple[float, float]:
     """(time to first token, total) in ms: open the memory from disk, make landmarks resident, answer.
-    resident_chunks: also make the whole memory's chunk K/V resident (read in full, inside the timing)."""
+    resident_chunks: also make the whole memory's chunk K/V resident (read in full, inside the timing).
+    static_decode: generate's choice (None = CUDA graphs on the GPU; False = eager decode steps)."""
     cfg, device = model.cfg, model.embed.weight.device
     question = random_docs(1, question_len, cfg.vocab_size, seed=5)[0]
     sync(device)
@@ -87,7 +88,8 @@ def answer_time(model: Transformer, folder: Path, question_len: int, new_tokens:
     memory = open_memory(folder, cfg)
     first = None
     with memory:
-        answer = generate(model, memory, question, max_new_tokens=new_tokens, resident_chunks=resident_chunks)
+        answer = generate(model, memory, question, max_new_tokens=new_tokens, resident_chunks=resident_chunks,
+                          static_decode=static_decode)
         for _ in answer:
             if first is None:
                 sync(device)
@@ -114,21 +116,27 @@ def run_device(device: torch.device, args, tmp: Path) -> dict:
     resident = args.resident_chunks
     answer_time(model, folder, args.question, args.new_tokens, resident)  # warm-up: kernels, page cache
     ttft, total = min(answer_time(model, folder, args.question, args.new_tokens, resident) for _ in range(3))
+    eager_total = None
+    if gpu:  # the same answer with eager decode steps, measured in the same run for the ratio
+        answer_time(model, folder, args.question, args.new_tokens, resident, static_decode=False)
+        eager_total = min(answer_time(model, folder, args.question, args.new_tokens, resident,
+                                      static_decode=False)[1] for _ in range(3))
     name = torch.cuda.get_device_name(device) if gpu else f"CPU ({os.cpu_count()} cores, " \
         f"{torch.get_num_threads()} threads)"
     name += ", chunk K/V resident" if resident else ""
     return dict(device=name, tokens=tokens, rate=rate, memory_tokens=memory_tokens, per_token=per_token,
-                ttft=ttft, total=total)
+                ttft=ttft, total=total, eager_total=eager_total)
 
 
 def table(rows: list[dict], args) -> str:
     lines = [f"| device | encode tokens/s ({args.doc_len}-token docs) | memory bytes/token on disk | "
              f"memory tokens | answer: first token | answer: {args.question} + {args.new_tokens} tokens, "
-             "end to end |",
-             "|---|---|---|---|---|---|"]
+             "end to end | the same, eager decode steps |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
+        eager = f"{r['eager_total']:.0f} ms" if r["eager_total"] is not None else "(the same path)"
         lines.append(f"| {r['device']} | {r['rate']:,.0f} (of {r['tokens']:,}) | {r['per_token']:.1f} | "
-                     f"{r['memory_tokens']:,} | {r['ttft']:.0f} ms | {r['total']:.0f} ms |")
+                     f"{r['memory_tokens']:,} | {r['ttft']:.0f} ms | {r['total']:.0f} ms | {eager} |")
     return "\n".join(lines)
 
 
@@ -180,7 +188,10 @@ def main() -> int:
         "lower half + chunk encoder (bf16 autocast on CUDA, "
         "fp32 on CPU) into an in-memory pool. The answer columns open a DiskMemory of random chunk data "
         "from disk (page cache warm), make its landmarks resident and stream the answer (HSA top-8 over "
-        "the whole pool, K/V read only for the chosen chunks); best of 3 after a warm-up. Floors (issue 4): "
+        "the whole pool, K/V read only for the chosen chunks; on CUDA the one-token steps are replayed as "
+        "CUDA graphs, model/decode_graph.py, and the last column runs them eagerly); best of 3 after a "
+        "warm-up. "
+        "Floors (issue 4): "
         ">= 2M tokens/s encoding on the H200, <= 512 bytes/token, < 200 ms end to end for a 1M-token "
         "memory on the H200.", "",
         result, ""])

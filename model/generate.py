@@ -16,6 +16,7 @@ from typing import NamedTuple
 import torch
 
 from kernels.hsa.pool import attend_rows, pool_select
+from model.decode_graph import StaticDecode
 from model.encode import check_memory_layout
 from model.layers import KVCache
 from model.memory import ChunkMemory, PoolView
@@ -54,7 +55,7 @@ class QuestionState:
     """Incremental inference over one question document (B = 1) against a ChunkMemory."""
 
     def __init__(self, model: Transformer, memory: ChunkMemory, max_len: int, top_k: int | None = None,
-                 resident_chunks: bool = False):
+                 resident_chunks: bool = False, static_decode: bool | None = None):
         check_memory_layout(model, memory)
         cfg = self.cfg = model.cfg
         self.model, self.memory = model, memory
@@ -66,7 +67,7 @@ class QuestionState:
         self.max_len = max_len
         max_chunks = max_len // cfg.chunk_size
         # the pool's landmarks: the memory's, then room for the question's own chunks
-        self.landmarks = torch.empty(self.n_memory + max_chunks, cfg.hsa_kv_heads, cfg.landmark_dim,
+        self.landmarks = torch.zeros(self.n_memory + max_chunks, cfg.hsa_kv_heads, cfg.landmark_dim,
                                      device=self.device, dtype=self.dtype)
         self.landmarks[:self.n_memory] = self.view.landmarks
         kv_shape = (max_chunks, cfg.chunk_size, cfg.hsa_kv_heads, cfg.hsa_head_dim)
@@ -97,6 +98,11 @@ class QuestionState:
         self.rope = model.rotary(positions[None])
         self.visible = self.n_memory + positions // cfg.chunk_size
         self.pinned = self.device.type == "cuda"  # host -> device copies through pinned memory, non-blocking
+        # one-token steps with fixed shapes (model/decode_graph.py), replayed as CUDA graphs on the GPU;
+        # default: on CUDA. Not for a pool that can never hold a chunk (nothing to score).
+        if static_decode is None:
+            static_decode = self.device.type == "cuda"
+        self.static = StaticDecode(self, graphs=True) if static_decode and len(self.landmarks) else None
 
     def fetch(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """K/V (U, S, H_kv, D) of sorted unique pool ids (best on the CPU: ids on the device cost a sync):
@@ -179,6 +185,10 @@ class QuestionState:
         Tq, start = len(ids), self.pos
         if start + Tq > self.max_len:
             raise ValueError(f"question of {start + Tq} tokens exceeds max_len {self.max_len}")
+        if Tq == 1 and self.static is not None:
+            logits, citations = self.static.step(int(ids[0]))
+            self.pos += 1
+            return logits, citations
         idx = torch.as_tensor(list(ids), dtype=torch.long, device=self.device)[None]  # (1, Tq)
         end = start + Tq
         rope = tuple(t[:, start:end] for t in self.rope)
@@ -213,20 +223,23 @@ class QuestionState:
 @torch.no_grad()
 def generate(model: Transformer, memory: ChunkMemory, prompt_ids: Sequence[int], *, max_new_tokens: int,
              temperature: float = 0.0, top_k_chunks: int | None = None, stop_ids: Collection[int] = (),
-             seed: int | None = None, resident_chunks: bool = False) -> Iterator[GeneratedToken]:
+             seed: int | None = None, resident_chunks: bool = False, static_decode: bool | None = None
+             ) -> Iterator[GeneratedToken]:
     """Stream answer tokens for a question document (e.g. Tokenizer.chat(...)) against the memory.
 
     temperature 0 = greedy; top_k_chunks overrides the model's HSA top-k; generation ends after a token in
     stop_ids (which is yielded) or max_new_tokens. resident_chunks: keep the memory's whole chunk K/V on the
     model's device (memory.resident_chunks, cached with the memory's view; the first question reads it all)
-    so that decode steps read no chunks on the host; same results.
+    so that decode steps read no chunks on the host; same results. static_decode: one-token steps with fixed
+    shapes, replayed as CUDA graphs (model/decode_graph.py; default on CUDA); same results within rounding.
     """
     if not prompt_ids:
         raise ValueError("generate needs at least one prompt token")
     was_training = model.training
     model.eval()
     try:
-        state = QuestionState(model, memory, len(prompt_ids) + max_new_tokens, top_k_chunks, resident_chunks)
+        state = QuestionState(model, memory, len(prompt_ids) + max_new_tokens, top_k_chunks, resident_chunks,
+                              static_decode)
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
         logits, citations = state._feed(prompt_ids)
         for n in range(max_new_tokens):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from app.core.memory_index import doc_key, key_path, memory_folder
 from ingest.store import DocumentVersion, Store
-from model.encode import batches, encode_batch
+from model.encode import encoded_batches
 from model.memory import DiskMemory, MemoryCorrupt, MemoryMismatch
 from model.tokenizer import Tokenizer
 from model.transformer import Transformer
@@ -119,11 +119,7 @@ def sync_memory(
         del texts, encodings
         total = sum(len(d) for d in docs)
         done_docs = done_tokens = 0
-        for group in batches([len(d) for d in docs], model.cfg.chunk_size, batch_tokens):
-            if should_stop is not None and should_stop():
-                report.cancelled = True
-                break
-            encoded = encode_batch(model, [docs[i] for i in group])
+        for group, encoded in encoded_batches(model, docs, batch_tokens, should_stop):
             items = [(todo[i][0], *enc) for i, enc in zip(group, encoded, strict=True)]
             stale = [old for i in group for old in old_by_path.get(todo[i][1].path, [])]
             memory.put_many(items, remove=stale)
@@ -133,6 +129,7 @@ def sync_memory(
             report.encoded_documents, report.encoded_tokens = done_docs, done_tokens
             if progress is not None:
                 progress(EncodeProgress(done_docs, len(docs), done_tokens, total, time.monotonic() - started))
+        report.cancelled = done_docs < len(docs)  # encoded_batches stopped early: should_stop said so
     if not report.cancelled:  # versions the store replaced while nothing of theirs needed encoding
         leftovers = [k for k in memory.doc_keys() if k not in wanted]
         if leftovers:

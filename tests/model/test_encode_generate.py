@@ -1,7 +1,10 @@
+import gc
+
 import pytest
 import torch
 
 from model.config import ModelConfig
+from model.decode_graph import StaticDecode
 from model.encode import encode_batch, encode_documents
 from model.generate import GeneratedToken, QuestionState, generate, top_chunk
 from model.memory import DiskMemory, InMemoryMemory, PoolView
@@ -106,6 +109,36 @@ def test_greedy_generation_identical_in_memory_and_on_disk(tmp_path):
         assert 0 < token.weights.sum() <= 1 + 1e-5 and len(token.rows) <= cfg.hsa_top_k
         assert torch.all(token.weights[:-1] >= token.weights[1:])
         assert token.rows.max() < in_ram.chunk_count
+
+
+@pytest.mark.parametrize("resident", [False, True])
+def test_fixed_shape_decode_steps_give_the_eager_answer_and_citations(resident):
+    # the one-token steps CUDA replays as graphs (model/decode_graph.py), run eagerly here: a long answer
+    # crosses chunk boundaries of the question (its own chunks join the pool) with the same tokens and chunks
+    model = make_model()
+    memory = memory_for(model)
+    encode_documents(model, random_docs(LENGTHS), memory, [f"doc{i}" for i in range(5)])
+    question = random_docs([40], seed=3)[0]
+    eager, static = (list(generate(model, memory, question, max_new_tokens=100, resident_chunks=resident,
+                                   static_decode=flag)) for flag in (False, True))
+    assert [t.token_id for t in eager] == [t.token_id for t in static]
+    for a, b in zip(eager, static, strict=True):
+        assert torch.equal(a.rows, b.rows)
+        torch.testing.assert_close(a.weights, b.weights, rtol=1e-5, atol=1e-6)
+
+
+def test_an_abandoned_answer_frees_its_state_at_once():
+    # the app stops reading an answer at its end token; the question's state (and on CUDA its captured
+    # graphs) must go then, not whenever the garbage collector runs: mid-capture, that breaks the next one
+    model = make_model()
+    memory = memory_for(model)
+    encode_documents(model, random_docs([200]), memory, ["a"])
+    gc.collect()
+    answer = generate(model, memory, random_docs([20], seed=4)[0], max_new_tokens=50, static_decode=True)
+    next(answer), next(answer), next(answer)
+    answer.close()
+    del answer
+    assert not [o for o in gc.get_objects() if type(o) in (QuestionState, StaticDecode)]
 
 
 def test_generation_stops_and_samples():
