@@ -168,7 +168,8 @@ class StaticDecode:
         collecting = gc.isenabled()
         gc.disable()  # nothing of an earlier question may be freed while the capture runs
         try:
-            with torch.cuda.graph(graph, pool=self.mempool):
+            # thread_local: other threads (a data prefetcher, the app's workers) may use CUDA meanwhile
+            with torch.cuda.graph(graph, pool=self.mempool, capture_error_mode="thread_local"):
                 for k, v in self._compute(n).items():
                     static[k].copy_(v)
         except RuntimeError as err:  # e.g. another thread used CUDA during the capture: go on eagerly

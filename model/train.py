@@ -79,6 +79,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--retrieval-weight", type=float, default=0.0,
                    help="+ this x cross-entropy of the HSA chunk choice toward the chunk holding the answer, "
                         "at the answer tokens of question documents (retrieval supervision)")
+    p.add_argument("--copy-weight", type=float, default=0.0,
+                   help="+ this x -log of the HSA heads' attention share on the needle token each answer "
+                        "token copies (task rows), inside that token's chunk (copy supervision)")
     p.add_argument("--train-only", default="",
                    help="a regular expression: only parameters whose names match it train (the rest frozen)")
     p.add_argument("--seed", type=int, default=0)
@@ -202,15 +205,17 @@ class Trainer:
         self.prefetcher = self._prefetcher()
         self.event("phase", phase=phase.name, seq_len=phase.seq_len, top_k=phase.top_k)
 
-    def train_step(self, batch) -> tuple[torch.Tensor, torch.Tensor, float, torch.Tensor, torch.Tensor]:
+    def train_step(self, batch) -> tuple[torch.Tensor, ...]:
         """One optimizer step over a batch (micro-batches of --micro-tokens): (mean loss over all targets,
-        gradient norm before clipping, learning rate, mean loss over answer tokens, retrieval loss), tensors
-        on the device. The loss minimised is the first + --answer-weight x the fourth + --retrieval-weight x
-        the fifth."""
-        idx, doc_ids, targets, answer, source = (t.to(self.device, non_blocking=True) for t in batch)
+        gradient norm before clipping, learning rate, mean loss over answer tokens, retrieval loss, copy
+        loss), tensors on the device. The loss minimised is the first + --answer-weight x the fourth +
+        --retrieval-weight x the fifth + --copy-weight x the sixth."""
+        idx, doc_ids, targets, answer, source, copies = (t.to(self.device, non_blocking=True) for t in batch)
         counted = (targets != IGNORE_INDEX).sum().clamp_min(1)
         answered = answer.sum().clamp_min(1)
         supervise = self.args.retrieval_weight > 0 and self.cfg.attention == "hsa"
+        copying = self.args.copy_weight > 0 and self.cfg.attention == "hsa"
+        n_copies = (copies >= 0).sum().clamp_min(1)
         # the chunk to retrieve at every answer position of a row whose answer has a known source
         wanted = torch.where((answer > 0) & (source[:, None] >= 0), source[:, None], -1)
         n_wanted = (wanted >= 0).sum().clamp_min(1)
@@ -218,12 +223,14 @@ class Trainer:
         total = torch.zeros((), device=self.device)
         answer_total = torch.zeros((), device=self.device)
         retrieval_total = torch.zeros((), device=self.device)
+        copy_total = torch.zeros((), device=self.device)
         self.cfg.hsa_top_k = self.phase.top_k
         for lo in range(0, idx.shape[0], per_micro):
             rows = slice(lo, lo + per_micro)
             with torch.autocast(self.device.type, torch.bfloat16, enabled=self.device.type == "cuda"):
                 logits, _ = self.forward(idx[rows], doc_ids[rows],
-                                         retrieval_targets=wanted[rows] if supervise else None)
+                                         retrieval_targets=wanted[rows] if supervise else None,
+                                         copy_targets=copies[rows] if copying else None)
             losses = F.cross_entropy(logits.float().flatten(0, 1), targets[rows].flatten(),
                                      ignore_index=IGNORE_INDEX, reduction="none")
             lm = losses.sum() / counted  # token-weighted mean over the micro-batches
@@ -233,6 +240,10 @@ class Trainer:
                 retrieval = self.model.retrieval_loss * (wanted[rows] >= 0).sum() / n_wanted
                 objective = objective + self.args.retrieval_weight * retrieval
                 retrieval_total += retrieval.detach()
+            if copying:
+                copied = self.model.copy_loss * (copies[rows] >= 0).sum() / n_copies
+                objective = objective + self.args.copy_weight * copied
+                copy_total += copied.detach()
             objective.backward()
             total += lm.detach()
             answer_total += on_answer.detach()
@@ -245,7 +256,7 @@ class Trainer:
         if self.cfg.ffn == "moe":
             self.model.update_moe_biases()
         self.cfg.hsa_top_k = self.inference_top_k
-        return total, norm, lr, answer_total, retrieval_total
+        return total, norm, lr, answer_total, retrieval_total, copy_total
 
     def run(self) -> None:
         args = self.args
@@ -254,8 +265,8 @@ class Trainer:
             budget = min(budget, args.until - time.time() + (time.monotonic() - self.start))
         last_save, monitored = time.monotonic(), -1
         # since the last log line
-        window = {"loss": [], "answer_loss": [], "retrieval_loss": [], "tokens": 0, "t": time.monotonic(),
-                  "waited": 0.0}
+        window = {"loss": [], "answer_loss": [], "retrieval_loss": [], "copy_loss": [], "tokens": 0,
+                  "t": time.monotonic(), "waited": 0.0}
         self.event("start", params=self.model.num_params(), device=str(self.device), phase=self.phase.name,
                    progress=round(self.progress(), 4))
         while not self.stop_requested:
@@ -268,7 +279,7 @@ class Trainer:
                 self._set_phase(phase)
             t0 = time.monotonic()
             batch, state = self.prefetcher.next()
-            loss, norm, lr, answer_loss, retrieval_loss = self.train_step(batch)
+            loss, norm, lr, answer_loss, retrieval_loss, copy_loss = self.train_step(batch)
             self.stream_state = state
             self.step += 1
             self.tokens += batch[0].numel()
@@ -276,6 +287,7 @@ class Trainer:
             if int(batch[3].sum()):  # a batch with no question document has no answer loss
                 window["answer_loss"].append(answer_loss)
                 window["retrieval_loss"].append(retrieval_loss)
+                window["copy_loss"].append(copy_loss)
             window["tokens"] += batch[0].numel()
             if self.step % args.log_every == 0:
                 self._log_window(window, norm, lr)
@@ -303,16 +315,19 @@ class Trainer:
     def _log_window(self, window: dict, norm: torch.Tensor, lr: float) -> None:
         now = time.monotonic()
         n, m = len(window["loss"]), len(window["answer_loss"])
-        losses = torch.stack(window["loss"] + window["answer_loss"] + window["retrieval_loss"]).float().cpu()
+        losses = torch.stack(window["loss"] + window["answer_loss"] + window["retrieval_loss"]
+                             + window["copy_loss"]).float().cpu()
         answer_loss = round(float(losses[n:n + m].mean()), 4) if m else None
-        retrieval_loss = round(float(losses[n + m:].mean()), 4) if m and self.args.retrieval_weight else None
+        retrieval_loss = round(float(losses[n + m:n + 2 * m].mean()), 4) if m and self.args.retrieval_weight \
+            else None
+        copy_loss = round(float(losses[n + 2 * m:].mean()), 4) if m and self.args.copy_weight else None
         waited = self.prefetcher.waited - window["waited"]
         self.event("step", loss=round(float(losses[:n].mean()), 4), answer_loss=answer_loss,
-                   retrieval_loss=retrieval_loss, lr=round(lr, 6),
+                   retrieval_loss=retrieval_loss, copy_loss=copy_loss, lr=round(lr, 6),
                    grad_norm=round(float(norm), 3),
                    tokens_per_s=round(window["tokens"] / max(now - window["t"], 1e-9)),
                    data_wait_s=round(waited, 3), top_k=self.phase.top_k, seq_len=self.phase.seq_len)
-        window.update(loss=[], answer_loss=[], retrieval_loss=[], tokens=0, t=now,
+        window.update(loss=[], answer_loss=[], retrieval_loss=[], copy_loss=[], tokens=0, t=now,
                       waited=self.prefetcher.waited)
 
     def save(self) -> None:

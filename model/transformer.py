@@ -89,11 +89,14 @@ class HSABlock(nn.Module):
         h = x + self.wo(hsa_out.flatten(2))
         return x + self.ffn(self.ffn_norm(h))
 
-    def forward(self, x, rope, doc_ids, memory: PackedChunks, retrieval_targets: torch.Tensor | None = None):
+    def forward(self, x, rope, doc_ids, memory: PackedChunks, retrieval_targets: torch.Tensor | None = None,
+                copy_targets: torch.Tensor | None = None):
         x = x + self.attn(self.attn_norm(x), rope, doc_ids)
         q, rq = self.queries(x)
         if retrieval_targets is not None:
             self.retrieval_loss = retrieval_loss(rq, memory.landmarks, retrieval_targets, self.cfg.chunk_size)
+        if copy_targets is not None:
+            self.copy_loss = copy_loss(q, memory.k, copy_targets, self.cfg.chunk_size)
         out, _, _ = hsa_attention(q, memory.k, memory.v, rq, memory.landmarks, self.cfg.hsa_top_k,
                                   chunk_size=self.cfg.chunk_size)
         return self.mix(x, out)
@@ -112,6 +115,29 @@ def retrieval_loss(rq: torch.Tensor, landmarks: torch.Tensor, targets: torch.Ten
     scores = scores.masked_fill(~visible[:, None, :], float("-inf"))
     wanted = targets[rows, positions][:, None].expand(-1, scores.shape[1])
     return F.cross_entropy(scores.flatten(0, 1), wanted.flatten())
+
+
+def copy_loss(q: torch.Tensor, k: torch.Tensor, targets: torch.Tensor, chunk_size: int) -> torch.Tensor:
+    """Attention supervision inside a chunk: at the positions that name a source token, -log of the share
+    of attention the HSA query heads (averaged) give that token among the S tokens of its chunk.
+
+    q (B, T, H, D) HSA attention queries; k (B, T, H_kv, D) chunk keys; targets (B, T) int64: the row
+    position of the token whose value the position should read (the needle's token that its answer token
+    copies), -1 = none. Scores as HSA computes them (q . k / sqrt(D)), one softmax per head over the chunk.
+    """
+    rows, positions = (targets >= 0).nonzero(as_tuple=True)
+    if rows.numel() == 0:
+        return q.sum() * 0
+    B, T, H, D = q.shape
+    H_kv = k.shape[2]
+    source = targets[rows, positions]
+    first = source - source % chunk_size
+    span = first[:, None] + torch.arange(chunk_size, device=q.device)[None, :]  # (M, S)
+    keys = k[rows[:, None], span].float()  # (M, S, H_kv, D)
+    queries = q[rows, positions].float().view(-1, H_kv, H // H_kv, D)  # (M, H_kv, G, D)
+    probs = (torch.einsum("mhgd,mshd->mhgs", queries, keys) * D**-0.5).softmax(dim=-1)
+    share = probs.mean(dim=(1, 2)).gather(1, (source % chunk_size)[:, None])  # (M, 1)
+    return -share.clamp_min(1e-9).log().mean()
 
 
 class ChunkEncoder(nn.Module):
@@ -206,29 +232,32 @@ class Transformer(nn.Module):
         return x
 
     def forward(self, idx: torch.Tensor, doc_ids: torch.Tensor, targets: torch.Tensor | None = None,
-                retrieval_targets: torch.Tensor | None = None):
+                retrieval_targets: torch.Tensor | None = None, copy_targets: torch.Tensor | None = None):
         """idx, doc_ids (B, T) with T a multiple of S and every document a whole number of chunks.
 
         Returns logits (B, T, V) and, given targets (B, T) (IGNORE_INDEX = -100 = ignore), the mean
         cross-entropy. On CUDA run it under torch.autocast("cuda", torch.bfloat16): HSA then takes the Triton
         kernels. The dense baseline (cfg.attention == "dense") ignores doc_ids. Given retrieval_targets (B, T)
         (a chunk index per position, -1 = none), self.retrieval_loss is the mean over HSA layers of
-        retrieval_loss (else None).
+        retrieval_loss (else None). Given copy_targets (B, T) (a row position per position, -1 = none),
+        self.copy_loss is the mean over HSA layers of copy_loss (else None).
         """
-        self.retrieval_loss = None
+        self.retrieval_loss = self.copy_loss = None
         if self.encoder is None:
             x = self.dense_hidden(idx)
         else:
             x, rope, packed = self.encode_lower(idx, doc_ids)
-            hsa_losses = []
+            hsa_layers = []
             for layer in self.upper:
                 if isinstance(layer, HSABlock):
-                    x = layer(x, rope, doc_ids, packed, retrieval_targets)
-                    hsa_losses.append(layer.retrieval_loss if retrieval_targets is not None else None)
+                    x = layer(x, rope, doc_ids, packed, retrieval_targets, copy_targets)
+                    hsa_layers.append(layer)
                 else:
                     x = layer(x, rope, doc_ids, packed)
             if retrieval_targets is not None:
-                self.retrieval_loss = torch.stack(hsa_losses).mean()
+                self.retrieval_loss = torch.stack([layer.retrieval_loss for layer in hsa_layers]).mean()
+            if copy_targets is not None:
+                self.copy_loss = torch.stack([layer.copy_loss for layer in hsa_layers]).mean()
         logits = self.logits(x)
         if targets is None:
             return logits, None

@@ -47,6 +47,8 @@ class Row:
     sources: list[int] = field(default_factory=list)  # corpus documents in the row, in order
     answer_from: int = -1  # where the question document starts (its learnt tokens are the answer); -1: none
     source_chunk: int = -1  # the chunk of the row that holds the answer (needle value, definition); -1: none
+    # for a task row: position of an answer token's input -> row position of the needle token it copies
+    copy_sources: dict[int, int] = field(default_factory=dict)
 
 
 class TrainStream:
@@ -103,7 +105,9 @@ class TrainStream:
     def next_batch(self, batch_size: int, answers: bool = False) -> tuple[torch.Tensor, ...]:
         """(idx, doc_ids, targets), each (B, T) int64; targets IGNORE where there is no loss. answers=True
         adds a fourth (B, T) int64 tensor, 1 where the target is an answer token of a question document, and
-        a fifth (B,) int64: the chunk of each row that holds its answer (-1: none)."""
+        a fifth (B,) int64: the chunk of each row that holds its answer (-1: none), and a sixth (B, T) int64:
+        at the inputs of copied answer tokens, the row position of the needle token that holds the text
+        (-1 elsewhere; Row.copy_sources)."""
         rows = [self.row(self._pick_kind()) for _ in range(batch_size)]
         ids = np.stack([r.ids for r in rows])
         docs = np.stack([r.doc_ids for r in rows])
@@ -118,7 +122,11 @@ class TrainStream:
         in_answer = np.zeros_like(ids)
         in_answer[:, :-1] = learnt & (np.arange(1, self.seq_len)[None, :] >= starts)
         source = np.array([r.source_chunk for r in rows], dtype=np.int64)
-        return (*batch, torch.from_numpy(in_answer), torch.from_numpy(source))
+        copies = np.full_like(ids, -1)
+        for n, r in enumerate(rows):
+            for at, src in r.copy_sources.items():
+                copies[n, at] = src
+        return (*batch, torch.from_numpy(in_answer), torch.from_numpy(source), torch.from_numpy(copies))
 
     def _pick_kind(self) -> str:
         draw = self.py_rng.random()
@@ -266,6 +274,19 @@ class TrainStream:
         p, start = needle_at[seq]
         token = self._token_at(texts[2 + seq], texts[2 + seq].index(first), encodings[2 + seq])
         row.source_chunk = int(new_starts[p] + start + token) // CHUNK
+        # every answer token inside an answer part copies the needle token holding its first character
+        prompt = len(tail[0]) - len(encoded[1]) - 1  # the question document before the answer
+        after = 0
+        for part in plan.answer_parts:
+            in_answer = plan.answer.index(part, after)
+            after = in_answer + len(part)
+            seq = next(i for i, sentence in enumerate(plan.sentences) if part in sentence)
+            p, start = needle_at[seq]
+            in_needle = texts[2 + seq].index(part)
+            for j, (char, _) in enumerate(encodings[1].offsets):
+                if in_answer <= char < after:
+                    token = self._token_at(texts[2 + seq], in_needle + char - in_answer, encodings[2 + seq])
+                    row.copy_sources[row.answer_from + prompt - 1 + j] = int(new_starts[p] + start + token)
         return row
 
     # ---------------------------------------------------------------------------------------- qa

@@ -104,8 +104,11 @@ def test_task_rows_teach_only_the_answer_and_keep_needles_in_text(corpus, tok, k
 def test_answer_marker_covers_exactly_the_answer_of_question_rows(corpus, tok):
     # every row a single-needle task or a plain row: the marker is what --answer-weight up-weights
     stream = TrainStream(corpus, tok, seq_len=T, seed=5, task_share=0.5, qa_share=0.0, task_kinds=["single"])
-    idx, doc_ids, targets, answer, source = stream.next_batch(12, answers=True)
+    idx, doc_ids, targets, answer, source, copies = stream.next_batch(12, answers=True)
     assert source.shape == (12,) and ((source >= 0) == answer.bool().any(dim=1)).all()
+    # the copied tokens are answer tokens (all but <|end_turn|>), each reading an earlier needle token
+    assert ((copies >= 0) == (answer.bool() & (targets != tok.end_turn_id))).all()
+    assert (copies < torch.arange(T)[None, :]).all()
     marked_rows = 0
     for row in range(12):
         marked = answer[row].bool()
@@ -188,3 +191,29 @@ def test_stream_epochs_cover_every_document(corpus, tok):
     assert seen == set(range(len(corpus)))
     with pytest.raises(ValueError, match="no documents"):
         TrainStream(corpus, tok, seq_len=T, seed=0, packages=["no-such-package"])
+
+
+@pytest.mark.parametrize("kind", ["single", "multikey", "multivalue", "multiquery", "vartrack"])
+def test_each_answer_token_copies_the_needle_token_holding_its_text(corpus, tok, kind):
+    # what --copy-weight teaches the HSA heads to read inside the chosen chunk
+    stream = TrainStream(corpus, tok, seq_len=T, seed=7)
+    checked = 0
+    for _ in range(6):
+        row = stream.row(kind)
+        if row.kind != kind:
+            continue
+        answer_ids = tok.encode(row.answer)
+        parts = row.answer.split(", ")
+        # separators (", ") copy nothing; a single value is copied token by token
+        assert len(parts) <= len(row.copy_sources) <= len(answer_ids)
+        if len(parts) == 1:
+            assert len(row.copy_sources) == len(answer_ids)
+        for at, source in sorted(row.copy_sources.items()):
+            assert source < row.answer_from  # a needle, before the question document
+            piece = tok.decode([int(row.ids[source])])
+            wanted = tok.decode([int(row.ids[at + 1])]).strip()  # the answer token this input predicts
+            # BPE may cut the value differently inside the needle sentence: the token holding the answer
+            # token's first character
+            assert wanted and wanted[0] in piece
+            checked += 1
+    assert checked

@@ -17,7 +17,7 @@ from model.tokenizer import Tokenizer
 from model.train import Trainer, main, parse_args
 from model.train_schedule import Curriculum, LearningRate, Plan
 from model.train_variants import count_params, variant_config
-from model.transformer import Transformer, pack_documents, retrieval_loss
+from model.transformer import Transformer, copy_loss, pack_documents, retrieval_loss
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 TINY = ["--preset", "hsa-tiny", "--seq-len", "256,512", "--batch-tokens", "512", "--warmup-steps", "2",
@@ -139,6 +139,33 @@ def test_retrieval_supervision_teaches_the_chunk_choice(corpus_dir, tmp_path):
     trainer.prefetcher.close()
     assert (batch[4] >= 0).any()
     losses = [float(trainer.train_step(batch)[4]) for _ in range(8)]
+    assert losses[-1] < losses[0] * 0.7, losses
+
+
+def test_copy_loss_is_the_heads_attention_share_on_the_source_token():
+    q = torch.zeros(1, 256, 2, 4)  # two query heads on one KV head
+    k = torch.zeros(1, 256, 1, 4)
+    k[0, 70, 0, 0] = 3.0  # token 70 (chunk 1, offset 6) answers direction 0
+    q[0, 200, 0, 0] = 2.0  # head 0 looks for it, head 1 looks nowhere
+    targets = torch.full((1, 256), -1)
+    targets[0, 200] = 70
+    logits = torch.zeros(2, 64)
+    logits[0, 6] = 2.0 * 3.0 / 2  # q . k / sqrt(D)
+    share = logits.softmax(dim=-1)[:, 6].mean()
+    torch.testing.assert_close(copy_loss(q, k, targets, chunk_size=64), -share.log())
+    assert copy_loss(q, k, torch.full((1, 256), -1), chunk_size=64) == 0  # no source: no loss
+
+
+def test_copy_supervision_teaches_the_heads_to_read_the_needle(corpus_dir, tmp_path):
+    torch.manual_seed(0)
+    args = parse_args(["--out", str(tmp_path / "run"), "--corpus", str(corpus_dir), "--lr", "3e-3", *TINY,
+                       "--seq-len", "512", "--batch-tokens", "2048", "--task-share", "1", "--qa-share", "0",
+                       "--task-kinds", "single", "--retrieval-weight", "1", "--copy-weight", "1"])
+    trainer = Trainer(args)
+    batch, _ = trainer.prefetcher.next()
+    trainer.prefetcher.close()
+    assert (batch[5] >= 0).any()
+    losses = [float(trainer.train_step(batch)[5]) for _ in range(8)]
     assert losses[-1] < losses[0] * 0.7, losses
 
 
