@@ -1,5 +1,6 @@
 #!/bin/bash
 # Run from the repo root on the device machine (run tool, nvidia-h200, carry []); results in docs/lab-notes.md.
+# resources/model was then session 3's model: to repeat, git checkout 816b7d0 -- resources/model first.
 # Session 4, GPU call 2 (one H200): two fine-tunes of resources/model with copy supervision (--copy-weight:
 # the HSA heads' attention share on the needle token each answer token copies) on top of retrieval
 # supervision, side by side on the one GPU: A all weights lr 3e-4; B the upper half and the chunk encoder,
