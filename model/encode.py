@@ -36,7 +36,7 @@ def batches(lengths: Sequence[int], chunk_size: int, max_batch_tokens: int) -> l
 
 
 @torch.no_grad()
-def encode_packed(model: Transformer, docs: Sequence[Sequence[int]]):
+def encode_packed(model: Transformer, docs: Sequence[Sequence[int]]) -> tuple[PackedChunks, list[int]]:
     """Run the lower half and the chunk encoder over documents, one row each: (PackedChunks on the model's
     device, chunks per document). Every row is padded with the pad token to whole chunks and then to the
     longest row."""
@@ -54,7 +54,8 @@ def encode_packed(model: Transformer, docs: Sequence[Sequence[int]]):
     return packed, chunks
 
 
-def split_rows(packed, chunks: Sequence[int], chunk_size: int) -> list[tuple[torch.Tensor, ...]]:
+def split_rows(packed: PackedChunks, chunks: Sequence[int], chunk_size: int
+               ) -> list[tuple[torch.Tensor, ...]]:
     """Per document (landmarks (n, H_kv, Dl), keys (n, S, H_kv, D), values) from encode_packed's rows."""
     out = []
     for r, n in enumerate(chunks):

@@ -128,7 +128,7 @@ def copy_loss(q: torch.Tensor, k: torch.Tensor, targets: torch.Tensor, chunk_siz
     rows, positions = (targets >= 0).nonzero(as_tuple=True)
     if rows.numel() == 0:
         return q.sum() * 0
-    B, T, H, D = q.shape
+    H, D = q.shape[2:]
     H_kv = k.shape[2]
     source = targets[rows, positions]
     first = source - source % chunk_size
