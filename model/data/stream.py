@@ -32,6 +32,28 @@ QA_CACHE_SIZE = 50_000
 MAX_QA_SOURCE = 4096  # tokens: parsing larger files on the fly would slow the stream down
 
 
+def verbatim_chars(answer: str, text: str, region: tuple[int, int], shortest: int = 4) -> dict[int, int]:
+    """Characters of `answer` that `text` holds verbatim: answer index -> text index. The answer is matched
+    greedily left to right in stretches of at least `shortest` characters, looked for in text[region] first,
+    then anywhere in text; characters of no such stretch (a line number, a separator) are left out."""
+    held: dict[int, int] = {}
+    i = 0
+    while i + shortest <= len(answer):
+        piece = answer[i:i + shortest]
+        at = text.find(piece, *region)
+        if at < 0:
+            at = text.find(piece)
+        if at < 0:
+            i += 1
+            continue
+        n = shortest
+        while i + n < len(answer) and at + n < len(text) and answer[i + n] == text[at + n]:
+            n += 1
+        held.update((i + k, at + k) for k in range(n))
+        i += n
+    return held
+
+
 def padded(length: int) -> int:
     return length + (-length) % CHUNK
 
@@ -322,4 +344,16 @@ class TrainStream:
         for line in self.corpus.source(doc).split("\n")[:qa.start_line - 1]:
             line_start += len(line) + 1
         row.source_chunk = (before + self._token_at(text, line_start)) // CHUNK
+        # answer tokens whose text the file holds verbatim (signature, name, literal, path) copy it from there
+        definition = line_start + sum(len(line) + 1 for line in
+                                      self.corpus.source(doc).split("\n")[qa.start_line - 1:qa.end_line])
+        held = verbatim_chars(qa.answer, text, (line_start, definition))
+        encoding, answer = self.tokenizer.document(text), self.tokenizer.encode_batch([qa.answer])[0]
+        prompt = len(tail[0]) - len(answer.ids) - 1  # the question document before the answer
+        for j, (start, end) in enumerate(answer.offsets):
+            word = qa.answer[start:end]
+            char = start + len(word) - len(word.lstrip())  # its first visible character
+            if word.strip() and char in held:
+                row.copy_sources[row.answer_from + prompt - 1 + j] = before + self._token_at(
+                    text, held[char], encoding)
         return row

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from model.data.corpus import Corpus, find_sources
-from model.data.stream import IGNORE, TrainStream
+from model.data.stream import IGNORE, TrainStream, verbatim_chars
 from model.data.tasks import KINDS
 from model.tokenizer import Tokenizer
 
@@ -217,3 +217,30 @@ def test_each_answer_token_copies_the_needle_token_holding_its_text(corpus, tok,
             assert wanted and wanted[0] in piece
             checked += 1
     assert checked
+
+
+def test_code_answers_copy_the_text_the_file_holds_verbatim(corpus, tok):
+    # signature lines, names, literals and the path come from the file; line numbers and separators do not
+    stream = TrainStream(corpus, tok, seq_len=T, seed=8)
+    copied = answered = 0
+    for _ in range(12):
+        row = stream.row("qa")
+        if row.kind != "qa":
+            continue
+        answered += len(tok.encode(row.answer)) + 1
+        for at, source in row.copy_sources.items():
+            assert source < row.answer_from  # in the file, before the question document
+            piece = tok.decode([int(row.ids[source])])
+            wanted = tok.decode([int(row.ids[at + 1])])  # the answer token this input predicts
+            assert wanted.lstrip()[:1] in piece
+            copied += 1
+    assert answered and copied >= answered // 3, (copied, answered)
+
+
+def test_verbatim_chars_match_long_stretches_only():
+    text = "pkg/mod.py\ndef area(width, height):\n    return width * height\n"
+    held = verbatim_chars("pkg/mod.py:2: def area(width, height):", text, (11, len(text)))
+    assert [held[i] for i in range(10)] == list(range(10))  # the path, from the first line
+    assert 10 not in held and 11 not in held  # ":2" is not in the file
+    start = "pkg/mod.py:2: ".__len__()
+    assert held[start] == text.index("def area")
