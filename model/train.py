@@ -80,8 +80,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="+ this x cross-entropy of the HSA chunk choice toward the chunk holding the answer, "
                         "at the answer tokens of question documents (retrieval supervision)")
     p.add_argument("--copy-weight", type=float, default=0.0,
-                   help="+ this x -log of the HSA heads' attention share on the needle token each answer "
-                        "token copies (task rows), inside that token's chunk (copy supervision)")
+                   help="+ this x -log of the HSA heads' attention share on the token each answer token "
+                        "copies (a needle's, or the file's for code questions), inside that token's chunk "
+                        "(copy supervision)")
     p.add_argument("--train-only", default="",
                    help="a regular expression: only parameters whose names match it train (the rest frozen)")
     p.add_argument("--seed", type=int, default=0)

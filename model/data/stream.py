@@ -69,7 +69,8 @@ class Row:
     sources: list[int] = field(default_factory=list)  # corpus documents in the row, in order
     answer_from: int = -1  # where the question document starts (its learnt tokens are the answer); -1: none
     source_chunk: int = -1  # the chunk of the row that holds the answer (needle value, definition); -1: none
-    # for a task row: position of an answer token's input -> row position of the needle token it copies
+    # position of an answer token's input -> row position of the token it copies (a needle's, or the file's
+    # for a code question)
     copy_sources: dict[int, int] = field(default_factory=dict)
 
 
@@ -128,8 +129,8 @@ class TrainStream:
         """(idx, doc_ids, targets), each (B, T) int64; targets IGNORE where there is no loss. answers=True
         adds a fourth (B, T) int64 tensor, 1 where the target is an answer token of a question document, and
         a fifth (B,) int64: the chunk of each row that holds its answer (-1: none), and a sixth (B, T) int64:
-        at the inputs of copied answer tokens, the row position of the needle token that holds the text
-        (-1 elsewhere; Row.copy_sources)."""
+        at the inputs of copied answer tokens, the row position of the needle's or the file's token that holds
+        the text (-1 elsewhere; Row.copy_sources)."""
         rows = [self.row(self._pick_kind()) for _ in range(batch_size)]
         ids = np.stack([r.ids for r in rows])
         docs = np.stack([r.doc_ids for r in rows])
