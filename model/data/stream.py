@@ -54,6 +54,17 @@ def verbatim_chars(answer: str, text: str, region: tuple[int, int], shortest: in
     return held
 
 
+def visible_starts(text: str, offsets) -> list[tuple[int, int]]:
+    """(token index, its first non-space character) for the tokens of `text` (character offsets) that have
+    one: a token " 42" is copied from where "4" is."""
+    out = []
+    for j, (start, end) in enumerate(offsets):
+        word = text[start:end]
+        if word.strip():
+            out.append((j, start + len(word) - len(word.lstrip())))
+    return out
+
+
 def padded(length: int) -> int:
     return length + (-length) % CHUNK
 
@@ -297,7 +308,7 @@ class TrainStream:
         p, start = needle_at[seq]
         token = self._token_at(texts[2 + seq], texts[2 + seq].index(first), encodings[2 + seq])
         row.source_chunk = int(new_starts[p] + start + token) // CHUNK
-        # every answer token inside an answer part copies the needle token holding its first character
+        # every answer token inside an answer part copies the needle token holding its first visible character
         prompt = len(tail[0]) - len(encoded[1]) - 1  # the question document before the answer
         after = 0
         for part in plan.answer_parts:
@@ -306,7 +317,7 @@ class TrainStream:
             seq = next(i for i, sentence in enumerate(plan.sentences) if part in sentence)
             p, start = needle_at[seq]
             in_needle = texts[2 + seq].index(part)
-            for j, (char, _) in enumerate(encodings[1].offsets):
+            for j, char in visible_starts(plan.answer, encodings[1].offsets):
                 if in_answer <= char < after:
                     token = self._token_at(texts[2 + seq], in_needle + char - in_answer, encodings[2 + seq])
                     row.copy_sources[row.answer_from + prompt - 1 + j] = int(new_starts[p] + start + token)
@@ -344,17 +355,16 @@ class TrainStream:
         line_start = len(text.split("\n", 1)[0]) + 1
         for line in self.corpus.source(doc).split("\n")[:qa.start_line - 1]:
             line_start += len(line) + 1
-        row.source_chunk = (before + self._token_at(text, line_start)) // CHUNK
+        encoding = self.tokenizer.document(text)
+        row.source_chunk = (before + self._token_at(text, line_start, encoding)) // CHUNK
         # answer tokens whose text the file holds verbatim (signature, name, literal, path) copy it from there
         definition = line_start + sum(len(line) + 1 for line in
                                       self.corpus.source(doc).split("\n")[qa.start_line - 1:qa.end_line])
         held = verbatim_chars(qa.answer, text, (line_start, definition))
-        encoding, answer = self.tokenizer.document(text), self.tokenizer.encode_batch([qa.answer])[0]
+        answer = self.tokenizer.encode_batch([qa.answer])[0]
         prompt = len(tail[0]) - len(answer.ids) - 1  # the question document before the answer
-        for j, (start, end) in enumerate(answer.offsets):
-            word = qa.answer[start:end]
-            char = start + len(word) - len(word.lstrip())  # its first visible character
-            if word.strip() and char in held:
+        for j, char in visible_starts(qa.answer, answer.offsets):
+            if char in held:
                 row.copy_sources[row.answer_from + prompt - 1 + j] = before + self._token_at(
                     text, held[char], encoding)
         return row
