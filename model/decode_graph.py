@@ -45,8 +45,7 @@ class StaticDecode:
         self.pos = torch.zeros(1, dtype=torch.long, device=device)
         self.key_pos = torch.arange(state.max_len, device=device)
         self.resident = state.pool_k is not None
-        upper = list(self.model.upper)
-        self.hsa_at = [i for i, layer in enumerate(upper) if isinstance(layer, HSABlock)]
+        self.hsa_at = [i for i, layer in enumerate(self.model.upper) if isinstance(layer, HSABlock)]
         if not self.resident:  # room for the chunks one token can choose; the host fills them per step
             slots = self.cfg.hsa_kv_heads * state.top_k
             shape = (slots, self.cfg.chunk_size, self.cfg.hsa_kv_heads, self.cfg.hsa_head_dim)
@@ -71,17 +70,19 @@ class StaticDecode:
                                            cache.v.transpose(1, 2), attn_mask=mask[None, None, None, :])
         return attn.wo(y.transpose(1, 2).reshape(1, 1, -1))
 
-    def _layer(self, i: int, x: torch.Tensor, rope) -> torch.Tensor:
-        """Upper layer i, a window layer."""
-        layer, cache = self.model.upper[i], self.state.caches[self.cfg.n_lower + i]
+    def _block(self, layer, cache: KVCache, x: torch.Tensor, rope) -> torch.Tensor:
+        """A window layer (Block): attention over its cache, then its feed-forward."""
         x = x + self._window(layer.attn, layer.attn_norm(x), rope, cache)
         return x + layer.ffn(layer.ffn_norm(x))
+
+    def _layer(self, i: int, x: torch.Tensor, rope) -> torch.Tensor:
+        """Upper layer i, a window layer."""
+        return self._block(self.model.upper[i], self.state.caches[self.cfg.n_lower + i], x, rope)
 
     def _lower(self, rope) -> torch.Tensor:
         x = self.model.embed(self.token)
         for layer, cache in zip(self.model.lower, self.state.caches, strict=False):
-            x = x + self._window(layer.attn, layer.attn_norm(x), rope, cache)
-            x = x + layer.ffn(layer.ffn_norm(x))
+            x = self._block(layer, cache, x, rope)
         return x
 
     def _choose(self, i: int, x: torch.Tensor, rope):

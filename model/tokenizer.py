@@ -33,6 +33,11 @@ class Encoding:
     ids: list[int]
     offsets: list[tuple[int, int]]
 
+    def token_at(self, char: int) -> int:
+        """Index of the first token whose range ends after character `char` (the token holding it; the last
+        token when char lies past the text)."""
+        return next((n for n, (_, end) in enumerate(self.offsets) if end > char), len(self.offsets) - 1)
+
 
 class Tokenizer:
     def __init__(self, hf: HFTokenizer):

@@ -189,9 +189,7 @@ def needle_chunks(task: Task, encoded: dict[int, Encoding], keys: Sequence[str],
         at = task.documents[i].find(first)
         if at < 0:
             continue
-        offsets = encoded[i].offsets
-        token = next((n for n, (start, end) in enumerate(offsets) if end > at), len(offsets) - 1)
-        found.add((keys[i], token // chunk_size))
+        found.add((keys[i], encoded[i].token_at(at) // chunk_size))
     return found
 
 

@@ -239,11 +239,6 @@ class TrainStream:
         docs[at:] = n  # padding after a short body forms a document of its own
         return Row(ids, docs, mask, kind, question, answer, sources, answer_from)
 
-    def _token_at(self, text: str, char: int, encoding=None) -> int:
-        """Index of the token of tokenizer.document(text) (or of `encoding`) that holds character `char`."""
-        offsets = (encoding or self.tokenizer.document(text)).offsets
-        return next((n for n, (_, end) in enumerate(offsets) if end > char), len(offsets) - 1)
-
     def _question_piece(self, question: str, answer: str, encoded: tuple[list[int], list[int]] | None = None):
         """The question document: tokenizer.chat([("user", question)]), then the answer and <|end_turn|>."""
         tok = self.tokenizer
@@ -306,7 +301,7 @@ class TrainStream:
         first = plan.answer_parts[0]
         seq = next(i for i, sentence in enumerate(plan.sentences) if first in sentence)
         p, start = needle_at[seq]
-        token = self._token_at(texts[2 + seq], texts[2 + seq].index(first), encodings[2 + seq])
+        token = encodings[2 + seq].token_at(texts[2 + seq].index(first))
         row.source_chunk = int(new_starts[p] + start + token) // CHUNK
         # every answer token inside an answer part copies the needle token holding its first visible character
         prompt = len(tail[0]) - len(encoded[1]) - 1  # the question document before the answer
@@ -319,7 +314,7 @@ class TrainStream:
             in_needle = texts[2 + seq].index(part)
             for j, char in visible_starts(plan.answer, encodings[1].offsets):
                 if in_answer <= char < after:
-                    token = self._token_at(texts[2 + seq], in_needle + char - in_answer, encodings[2 + seq])
+                    token = encodings[2 + seq].token_at(in_needle + char - in_answer)
                     row.copy_sources[row.answer_from + prompt - 1 + j] = int(new_starts[p] + start + token)
         return row
 
@@ -356,7 +351,7 @@ class TrainStream:
         for line in self.corpus.source(doc).split("\n")[:qa.start_line - 1]:
             line_start += len(line) + 1
         encoding = self.tokenizer.document(text)
-        row.source_chunk = (before + self._token_at(text, line_start, encoding)) // CHUNK
+        row.source_chunk = (before + encoding.token_at(line_start)) // CHUNK
         # answer tokens whose text the file holds verbatim (signature, name, literal, path) copy it from there
         definition = line_start + sum(len(line) + 1 for line in
                                       self.corpus.source(doc).split("\n")[qa.start_line - 1:qa.end_line])
@@ -365,6 +360,5 @@ class TrainStream:
         prompt = len(tail[0]) - len(answer.ids) - 1  # the question document before the answer
         for j, char in visible_starts(qa.answer, answer.offsets):
             if char in held:
-                row.copy_sources[row.answer_from + prompt - 1 + j] = before + self._token_at(
-                    text, held[char], encoding)
+                row.copy_sources[row.answer_from + prompt - 1 + j] = before + encoding.token_at(held[char])
         return row
