@@ -77,8 +77,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--answer-weight", type=float, default=0.0,
                    help="loss = mean over all targets + this x mean over the answers of question documents")
     p.add_argument("--retrieval-weight", type=float, default=0.0,
-                   help="+ this x cross-entropy of the HSA chunk choice toward the chunk holding the answer, "
-                        "at the answer tokens of question documents (retrieval supervision)")
+                   help="+ this x cross-entropy of the HSA chunk choice toward the chunk holding each answer "
+                        "token's text (the needle it copies, the definition; Row.retrieval_targets), at the "
+                        "answer tokens of question documents (retrieval supervision)")
     p.add_argument("--copy-weight", type=float, default=0.0,
                    help="+ this x -log of the HSA heads' attention share on the token each answer token "
                         "copies (a needle's, or the file's for code questions), inside that token's chunk "
@@ -211,14 +212,12 @@ class Trainer:
         gradient norm before clipping, learning rate, mean loss over answer tokens, retrieval loss, copy
         loss), tensors on the device. The loss minimised is the first + --answer-weight x the fourth +
         --retrieval-weight x the fifth + --copy-weight x the sixth."""
-        idx, doc_ids, targets, answer, source, copies = (t.to(self.device, non_blocking=True) for t in batch)
+        idx, doc_ids, targets, answer, wanted, copies = (t.to(self.device, non_blocking=True) for t in batch)
         counted = (targets != IGNORE_INDEX).sum().clamp_min(1)
         answered = answer.sum().clamp_min(1)
         supervise = self.args.retrieval_weight > 0 and self.cfg.attention == "hsa"
         copying = self.args.copy_weight > 0 and self.cfg.attention == "hsa"
         n_copies = (copies >= 0).sum().clamp_min(1)
-        # the chunk to retrieve at every answer position of a row whose answer has a known source
-        wanted = torch.where((answer > 0) & (source[:, None] >= 0), source[:, None], -1)
         n_wanted = (wanted >= 0).sum().clamp_min(1)
         per_micro = max(1, self.args.micro_tokens // idx.shape[1])
         total = torch.zeros((), device=self.device)

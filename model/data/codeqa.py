@@ -1,6 +1,7 @@
 """Question/answer pairs from real Python code (the standard `ast` module, no ingest).
 
-Kinds: "where" is X defined (answer: path:line: signature line — first docstring sentence), "what" does X
+Kinds: "where" is X defined (answer: its signature line — first docstring sentence; the place is the
+answer's citation, path and lines: a chunk's text does not say which file or line it is), "what" does X
 do (answer: docstring summary), "which" function does what a summary says (answer: its name, RepoQA-style),
 "value" of a module constant (answer: its literal as written). Only documented functions and classes count.
 """
@@ -98,18 +99,23 @@ def code_questions(source: str, path: str, rng: random.Random) -> list[QA]:
         what = "class" if isinstance(node, ast.ClassDef) else "function"
         start, end = node.lineno, node.end_lineno or node.lineno
         signature = lines[start - 1].strip()
-        where_q = rng.choice([f"Where is the {what} `{name}` defined?", f"Where is `{name}` defined?",
-                              f"In which file and line is {name} defined?"])
-        where_a = f"{path}:{start}: {signature} — {_first_sentence(summary)}"
+        # most phrasings name it as its definition line does (" name" after a space: the same tokens as in
+        # "def name("), some as a reader might type it (`name`, Owner.name: other tokens, to be learnt too)
+        owner, _, leaf = name.rpartition(".")
+        subject = f"the method {leaf} of {owner}" if owner else f"the {what} {leaf}"
+        where_q = rng.choice([f"Where is {subject} defined?"] * 2 + [f"Where is `{name}` defined?",
+                                                                     f"In which file is {name} defined?"])
+        where_a = f"{signature} — {_first_sentence(summary)}"
         found.append(QA(where_q, where_a, "where", name, start, end))
-        what_q = rng.choice([f"What does `{name}` do?", f"What is {name} for?",
-                             f"Describe what the {what} {name} does."])
+        what_q = rng.choice([f"What does {subject} do?", f"What is {subject} for?",
+                             f"Describe what {subject} does.", f"What does `{name}` do?"])
         found.append(QA(what_q, summary, "what", name, start, end))
         if summaries[summary] == 1 and name.rsplit(".", 1)[-1].lower() not in summary.lower():
             which_q = rng.choice([f"Which {what} does this: {summary}",
                                   f"Find the {what} described as: {summary}"])
             found.append(QA(which_q, name, "which", name, start, end))
     for name, literal, node in _constants(tree, source):
-        value_q = rng.choice([f"What is `{name}` set to?", f"What value does {name} have in {path}?"])
+        value_q = rng.choice([f"What is `{name}` set to?", f"What is {name} set to?",
+                              f"What value does {name} have in {path}?"])
         found.append(QA(value_q, literal, "value", name, node.lineno, node.end_lineno or node.lineno))
     return found

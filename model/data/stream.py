@@ -84,6 +84,24 @@ class Row:
     # for a code question)
     copy_sources: dict[int, int] = field(default_factory=dict)
 
+    def retrieval_targets(self, positions) -> dict[int, int]:
+        """Answer input position -> the chunk HSA should retrieve there (what --retrieval-weight teaches).
+
+        A copied token's chunk is the one holding its text, so each value of a multi-part answer (multi-query,
+        multi-value, variable tracking) points at its own needle. Tokens copied from nowhere: a code answer's
+        (punctuation, words the file does not hold verbatim) point at the definition; a task answer's (", ",
+        <|end_turn|>) at the chunk the answer read last."""
+        if self.source_chunk < 0:
+            return {}
+        wanted, last = {}, self.source_chunk
+        for at in map(int, positions):
+            if at in self.copy_sources:
+                last = self.copy_sources[at] // CHUNK
+                wanted[at] = last
+            else:
+                wanted[at] = self.source_chunk if self.kind == "qa" else last
+        return wanted
+
 
 class TrainStream:
     def __init__(self, corpus: Corpus, tokenizer: Tokenizer, *, seq_len: int, seed: int,
@@ -112,6 +130,8 @@ class TrainStream:
         self.line_end = np.array([s.endswith(("Ċ", "č")) for s in spellings])
         self.line_end[list(tokenizer.special_ids.values())] = False
         self._qa_cache: dict[int, list[QA]] = {}
+        packages_of = np.array([corpus.package(int(i)) for i in self.docs])
+        self.neighbours = {name: self.docs[packages_of == name] for name in np.unique(packages_of)}
         self.epoch, self.pos = 0, 0
         self.rng = np.random.default_rng(seed)
         self.py_rng = random.Random(seed)
@@ -139,9 +159,9 @@ class TrainStream:
     def next_batch(self, batch_size: int, answers: bool = False) -> tuple[torch.Tensor, ...]:
         """(idx, doc_ids, targets), each (B, T) int64; targets IGNORE where there is no loss. answers=True
         adds a fourth (B, T) int64 tensor, 1 where the target is an answer token of a question document, and
-        a fifth (B,) int64: the chunk of each row that holds its answer (-1: none), and a sixth (B, T) int64:
-        at the inputs of copied answer tokens, the row position of the needle's or the file's token that holds
-        the text (-1 elsewhere; Row.copy_sources)."""
+        a fifth (B, T) int64: at the inputs of answer tokens, the chunk to retrieve there (-1 elsewhere;
+        Row.retrieval_targets), and a sixth (B, T) int64: at the inputs of copied answer tokens, the row
+        position of the needle's or the file's token that holds the text (-1 elsewhere; Row.copy_sources)."""
         rows = [self.row(self._pick_kind()) for _ in range(batch_size)]
         ids = np.stack([r.ids for r in rows])
         docs = np.stack([r.doc_ids for r in rows])
@@ -155,12 +175,14 @@ class TrainStream:
         starts = np.array([[r.answer_from if r.answer_from >= 0 else self.seq_len] for r in rows])
         in_answer = np.zeros_like(ids)
         in_answer[:, :-1] = learnt & (np.arange(1, self.seq_len)[None, :] >= starts)
-        source = np.array([r.source_chunk for r in rows], dtype=np.int64)
+        wanted = np.full_like(ids, -1)
         copies = np.full_like(ids, -1)
         for n, r in enumerate(rows):
+            for at, chunk in r.retrieval_targets(np.flatnonzero(in_answer[n])).items():
+                wanted[n, at] = chunk
             for at, src in r.copy_sources.items():
                 copies[n, at] = src
-        return (*batch, torch.from_numpy(in_answer), torch.from_numpy(source), torch.from_numpy(copies))
+        return (*batch, torch.from_numpy(in_answer), torch.from_numpy(wanted), torch.from_numpy(copies))
 
     def _pick_kind(self) -> str:
         draw = self.py_rng.random()
@@ -206,10 +228,11 @@ class TrainStream:
         toks = np.asarray(toks[:space], dtype=np.int64)
         return toks, np.ones(len(toks), dtype=bool), doc
 
-    def _fill(self, space: int, pieces: list) -> list:
-        """Append corpus documents covering exactly `space` tokens (padded); the last one is cut to fit."""
+    def _fill(self, space: int, pieces: list, first: list[int] | None = None) -> list:
+        """Append corpus documents covering exactly `space` tokens (padded); the last one is cut to fit.
+        Documents are popped from `first` while it lasts, then taken in the stream's order."""
         while space > 0:
-            piece = self._piece(self._next_doc(), space)
+            piece = self._piece(first.pop() if first else self._next_doc(), space)
             pieces.append(piece)
             space -= padded(len(piece[0]))
         return pieces
@@ -342,8 +365,11 @@ class TrainStream:
         body_space = self.seq_len - padded(len(tail[0]))
         slack = max(body_space - padded(len(source[0])) - self.far, 0)
         before = int(self.rng.integers(0, slack // CHUNK + 1)) * CHUNK
-        pieces = self._fill(before, [])
-        pieces = self._fill(body_space - before - padded(len(source[0])), [*pieces, source])
+        # the rest of the row: the file's package first, as in a project (the hard negatives of a code
+        # question: the same names called and imported in other files)
+        others = [int(i) for i in self.rng.permutation(self.neighbours[self.corpus.package(doc)]) if i != doc]
+        pieces = self._fill(before, [], others)
+        pieces = self._fill(body_space - before - padded(len(source[0])), [*pieces, source], others)
         row = self._pack(pieces, tail, "qa", qa.question, qa.answer)
         # the definition's first line; the source is whole (qa_docs fit a row), right after `before` tokens
         text = self.corpus.text(doc)

@@ -162,9 +162,8 @@ def test_code_questions_answer_from_the_source():
         by_kind.setdefault(qa.kind, {})[qa.name] = qa
     assert set(by_kind["where"]) == {"parse_header", "Reader", "Reader.next_record"}
     where = by_kind["where"]["parse_header"]
-    line = int(where.answer.split(":")[1])
-    assert lines[line - 1] == "def parse_header(line, *, strict=False):"
-    assert where.answer == ("pkg/reader.py:13: def parse_header(line, *, strict=False): — "
+    assert lines[where.start_line - 1] == "def parse_header(line, *, strict=False):"
+    assert where.answer == ("def parse_header(line, *, strict=False): — "
                             "Split one header line into name and value.")
     method = by_kind["where"]["Reader.next_record"]
     assert lines[method.start_line - 1].strip() == "def next_record(self):"
@@ -183,7 +182,7 @@ def test_code_questions_on_real_stdlib_files():
         assert any(qa.kind == "where" for qa in found)
         for qa in found:
             if qa.kind == "where":
-                line = int(qa.answer.split(":")[1])
                 leaf = qa.name.rsplit(".", 1)[-1]
                 starts = (f"def {leaf}(", f"class {leaf}", f"async def {leaf}(")
-                assert lines[line - 1].strip().startswith(starts)
+                assert lines[qa.start_line - 1].strip().startswith(starts)
+                assert qa.answer.startswith(f"{lines[qa.start_line - 1].strip()} — ")

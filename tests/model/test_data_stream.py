@@ -17,6 +17,14 @@ PACKAGES = ["json", "email", "logging", "importlib", "concurrent", "urllib"]
 T = 4096
 
 
+def rows_of(stream: TrainStream, kind: str, tries: int):
+    """The rows of that kind among `tries` asked for (a task that does not fit gives a plain row instead)."""
+    for _ in range(tries):
+        row = stream.row(kind)
+        if row.kind == kind:
+            yield row
+
+
 @pytest.fixture(scope="module")
 def tok():
     return Tokenizer.load()
@@ -104,8 +112,9 @@ def test_task_rows_teach_only_the_answer_and_keep_needles_in_text(corpus, tok, k
 def test_answer_marker_covers_exactly_the_answer_of_question_rows(corpus, tok):
     # every row a single-needle task or a plain row: the marker is what --answer-weight up-weights
     stream = TrainStream(corpus, tok, seq_len=T, seed=5, task_share=0.5, qa_share=0.0, task_kinds=["single"])
-    idx, doc_ids, targets, answer, source, copies = stream.next_batch(12, answers=True)
-    assert source.shape == (12,) and ((source >= 0) == answer.bool().any(dim=1)).all()
+    idx, doc_ids, targets, answer, wanted, copies = stream.next_batch(12, answers=True)
+    assert ((wanted >= 0) == answer.bool()).all()  # every answer token is told where to look, no other
+    assert (wanted < torch.arange(T)[None, :] // 64).all()  # at an earlier chunk
     # the copied tokens are answer tokens (all but <|end_turn|>), each reading an earlier needle token
     assert ((copies >= 0) == (answer.bool() & (targets != tok.end_turn_id))).all()
     assert (copies < torch.arange(T)[None, :]).all()
@@ -131,10 +140,7 @@ def test_answer_marker_covers_exactly_the_answer_of_question_rows(corpus, tok):
 def test_the_source_chunk_holds_the_answer(corpus, tok, kind):
     # what --retrieval-weight teaches HSA to choose: the chunk of the needle's value or the definition's line
     stream = TrainStream(corpus, tok, seq_len=T, seed=6)
-    for _ in range(6):
-        row = stream.row(kind)
-        if row.kind != kind:  # no task fitted: a plain row instead
-            continue
+    for row in rows_of(stream, kind, 6):
         c = row.source_chunk
         assert 0 <= c < row.answer_from // 64
         text = tok.decode(row.ids[c * 64:(c + 2) * 64].tolist())
@@ -147,7 +153,31 @@ def test_the_source_chunk_holds_the_answer(corpus, tok, kind):
             assert first in text and first not in tok.decode(row.ids[:c * 64].tolist())
 
 
-def test_qa_rows_put_the_source_far_from_the_question(corpus, tok):
+@pytest.mark.parametrize("kind", ["multivalue", "multiquery", "vartrack"])
+def test_each_value_of_a_multi_part_answer_is_retrieved_from_its_own_needle(corpus, tok, kind):
+    # retrieval supervision used to point every answer token at the first needle
+    checked = 0
+    for row in rows_of(TrainStream(corpus, tok, seq_len=T, seed=6), kind, 8):
+        positions = [p for p in range(T - 1) if row.answer_from <= p and row.mask[p + 1]]
+        wanted = row.retrieval_targets(positions)
+        assert sorted(wanted) == positions
+        answer = [int(row.ids[p + 1]) for p in positions]
+        ends = [len(tok.decode(answer[:j + 1], skip_special=False)) for j in range(len(answer))]
+        after = 0
+        for part in row.answer.split(", "):
+            start = row.answer.index(part, after)
+            after = start + len(part)
+            # the positions predicting a token that ends inside this part: each looks at the part's needle
+            chunks = {wanted[p] for p, end in zip(positions, ends, strict=True) if start < end <= after}
+            assert chunks and max(chunks) - min(chunks) <= 1  # a needle may straddle two chunks
+            c = min(chunks)
+            assert part in tok.decode(row.ids[c * 64:(c + 2) * 64].tolist())
+        assert len(set(wanted.values())) > 1  # the needles lie in different chunks
+        checked += 1
+    assert checked >= 3
+
+
+def test_qa_rows_put_the_source_far_from_the_question_among_files_of_its_package(corpus, tok):
     stream = TrainStream(corpus, tok, seq_len=T, seed=3)
     assert len(stream.qa_docs) > 10
     for _ in range(6):
@@ -164,6 +194,10 @@ def test_qa_rows_put_the_source_far_from_the_question(corpus, tok):
         doc, n = holders[0]
         assert q_start - spans[n][1] >= 2048
         assert row.ids[spans[n][0]:spans[n][0] + len(corpus.doc(doc))].tolist() == corpus.doc(doc).tolist()
+        # the other documents are the package's own files while it has any left (as in a project)
+        package = corpus.package(doc)
+        same = sum(corpus.package(other) == package for other in row.sources)
+        assert same == min(len(row.sources), len(stream.neighbours[package])) and len(row.sources) > 2
 
 
 def test_mixture_and_resume_from_state_dict(corpus, tok):
@@ -198,10 +232,7 @@ def test_each_answer_token_copies_the_needle_token_holding_its_text(corpus, tok,
     # what --copy-weight teaches the HSA heads to read inside the chosen chunk
     stream = TrainStream(corpus, tok, seq_len=T, seed=7)
     checked = 0
-    for _ in range(6):
-        row = stream.row(kind)
-        if row.kind != kind:
-            continue
+    for row in rows_of(stream, kind, 6):
         # every token of every value is copied (one beginning with a space from its first digit or letter);
         # the separators (", ") are not
         values = [t for t in tok.encode(row.answer) if tok.decode([t]).strip(" ,")]
@@ -240,5 +271,5 @@ def test_verbatim_chars_match_long_stretches_only():
     held = verbatim_chars("pkg/mod.py:2: def area(width, height):", text, (11, len(text)))
     assert [held[i] for i in range(10)] == list(range(10))  # the path, from the first line
     assert 10 not in held and 11 not in held  # ":2" is not in the file
-    start = "pkg/mod.py:2: ".__len__()
+    start = len("pkg/mod.py:2: ")
     assert held[start] == text.index("def area")
