@@ -11,6 +11,9 @@ the app does), then questions about its Python files (model/data/codeqa.py) are 
   HSA layers and KV heads), mapped to lines through the tokenizer's character offsets.
 - which: "Which function does this: <docstring summary>?" (RepoQA-style) is correct when the answer is the
   definition's name exactly (whitespace, quotes and a final period aside).
+For "where" it also reports how often the chunk holding the definition's first line was among the chunks
+the answer read at all (top-k of any answer token, any HSA layer): low means retrieval never reaches the
+definition; high with a wrong top citation means it is read but outweighed.
 """
 
 import argparse
@@ -83,6 +86,22 @@ def chunk_lines(tokenizer: Tokenizer, text: str, chunk: int, chunk_size: int) ->
     return text.count("\n", 0, start) + 1, text.count("\n", 0, max(end - 1, start)) + 1
 
 
+def definition_chunk(tokenizer: Tokenizer, text: str, line: int, chunk_size: int) -> int:
+    """The chunk holding the first character of document line `line` (1-based)."""
+    start = sum(len(part) + 1 for part in text.split("\n")[:line - 1])
+    return tokenizer.document(text).token_at(start) // chunk_size
+
+
+def read_chunks(tokens) -> set[tuple[str, int]]:
+    """(memory key, chunk index) of every chunk any answer token read."""
+    found = set()
+    for token in tokens:
+        view = token.view
+        found.update(zip((view.doc_keys[d] for d in view.doc_index[token.rows].tolist()),
+                         view.chunk_index[token.rows].tolist(), strict=True))
+    return found
+
+
 def evaluate(args: argparse.Namespace) -> dict:
     model, tokenizer, corpus = load_for_eval(args.model, args.corpus, args.device)
     results = {"model": str(args.model), "fingerprint": checkpoint.fingerprint(model), "packages": {},
@@ -96,6 +115,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         docs = [i for i in range(len(corpus)) if corpus.package(i) == package]
         keys = [f"{corpus.path(i)}#{n}" for n, i in enumerate(docs)]  # unique even if two paths coincide
         doc_of = dict(zip(keys, docs, strict=True))
+        key_of = dict(zip(docs, keys, strict=True))
         memory = DeviceMemory(model)
         encode_into(model, memory, [corpus.doc(i).astype("int64").tolist() for i in docs], keys)
         for i, qa in questions:
@@ -112,6 +132,8 @@ def evaluate(args: argparse.Namespace) -> dict:
                     sample["cited"] = [corpus.path(cited_doc), *lines]
                     # document line 1 is the path line: source line n is document line n + 1
                     sample["correct"] = cited_doc == i and lines[0] <= qa.start_line + 1 <= lines[1]
+                wanted = definition_chunk(tokenizer, corpus.text(i), qa.start_line + 1, model.cfg.chunk_size)
+                sample["read"] = (key_of[i], wanted) in read_chunks(tokens)
             else:
                 sample["correct"] = normalise(got) == qa.name
             results["samples"].append(sample)
@@ -130,6 +152,10 @@ def table(results: dict) -> str:
         done = [s for s in results["samples"] if s["kind"] == kind]
         accuracy = f"{100 * sum(s['correct'] for s in done) / len(done):.0f}%" if done else "-"
         lines.append(f"| {names[kind]} | {accuracy} | {len(done)} |")
+    read = [s["read"] for s in results["samples"] if "read" in s]
+    if read:
+        lines.append(f"| definition's chunk among the chunks the answer read (diagnostic) | "
+                     f"{100 * sum(read) / len(read):.0f}% | {len(read)} |")
     return "\n".join(lines)
 
 
