@@ -11,7 +11,7 @@ the app does), then questions about its Python files (model/data/codeqa.py) are 
   HSA layers and KV heads), mapped to lines through the tokenizer's character offsets.
 - which: "Which function does this: <docstring summary>?" (RepoQA-style) is correct when the answer is the
   definition's name exactly (whitespace, quotes and a final period aside).
-For "where" it also reports how often the chunk holding the definition's first line was among the chunks
+For "where" it also reports how often a chunk covering the definition's first line was among the chunks
 the answer read at all (top-k of any answer token, any HSA layer): low means retrieval never reaches the
 definition; high with a wrong top citation means it is read but outweighed.
 """
@@ -29,7 +29,7 @@ import torch
 
 from model import checkpoint
 from model.data.codeqa import QA, code_questions
-from model.generate import top_chunk
+from model.generate import add_chunk_weights, top_chunk
 from model.tokenizer import Tokenizer
 from model.train_eval import DeviceMemory, answer, apply_smoke, encode_into, load_for_eval, normalise
 
@@ -86,22 +86,6 @@ def chunk_lines(tokenizer: Tokenizer, text: str, chunk: int, chunk_size: int) ->
     return text.count("\n", 0, start) + 1, text.count("\n", 0, max(end - 1, start)) + 1
 
 
-def definition_chunk(tokenizer: Tokenizer, text: str, line: int, chunk_size: int) -> int:
-    """The chunk holding the first character of document line `line` (1-based)."""
-    start = sum(len(part) + 1 for part in text.split("\n")[:line - 1])
-    return tokenizer.document(text).token_at(start) // chunk_size
-
-
-def read_chunks(tokens) -> set[tuple[str, int]]:
-    """(memory key, chunk index) of every chunk any answer token read."""
-    found = set()
-    for token in tokens:
-        view = token.view
-        found.update(zip((view.doc_keys[d] for d in view.doc_index[token.rows].tolist()),
-                         view.chunk_index[token.rows].tolist(), strict=True))
-    return found
-
-
 def evaluate(args: argparse.Namespace) -> dict:
     model, tokenizer, corpus = load_for_eval(args.model, args.corpus, args.device)
     results = {"model": str(args.model), "fingerprint": checkpoint.fingerprint(model), "packages": {},
@@ -119,6 +103,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         memory = DeviceMemory(model)
         encode_into(model, memory, [corpus.doc(i).astype("int64").tolist() for i in docs], keys)
         for i, qa in questions:
+            line = qa.start_line + 1  # document line 1 is the path line: source line n is document line n + 1
             max_new = len(tokenizer.encode(qa.answer)) + 8
             got, tokens = answer(model, tokenizer, memory, qa.question, max_new)
             sample = {"package": package, "path": corpus.path(i), "kind": qa.kind, "question": qa.question,
@@ -130,10 +115,13 @@ def evaluate(args: argparse.Namespace) -> dict:
                     cited_doc = doc_of[cited[0]]
                     lines = chunk_lines(tokenizer, corpus.text(cited_doc), cited[1], model.cfg.chunk_size)
                     sample["cited"] = [corpus.path(cited_doc), *lines]
-                    # document line 1 is the path line: source line n is document line n + 1
-                    sample["correct"] = cited_doc == i and lines[0] <= qa.start_line + 1 <= lines[1]
-                wanted = definition_chunk(tokenizer, corpus.text(i), qa.start_line + 1, model.cfg.chunk_size)
-                sample["read"] = (key_of[i], wanted) in read_chunks(tokens)
+                    sample["correct"] = cited_doc == i and lines[0] <= line <= lines[1]
+                read: dict[tuple[str, int], float] = {}
+                for token in tokens:
+                    add_chunk_weights(read, token)
+                spans = [chunk_lines(tokenizer, corpus.text(i), chunk, model.cfg.chunk_size)
+                         for key, chunk in read if key == key_of[i]]
+                sample["read"] = any(first <= line <= last for first, last in spans)
             else:
                 sample["correct"] = normalise(got) == qa.name
             results["samples"].append(sample)

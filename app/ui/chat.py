@@ -29,6 +29,9 @@ RENDER_INTERVAL_MS = 40  # a streamed answer is re-rendered at most this often (
 TOOLTIP_LINES = 12
 CHAT_HINT = ("Ask about the code and documents of this project. Answers cite their sources: click a "
              "numbered chip to open the cited lines or PDF passage in the viewer.")
+EMBEDDED_CAVEAT = ("The embedded model is small: it finds the passages that hold an answer more often "
+                   "than it words the answer right, so read the cited passages. Settings → Model folder "
+                   "takes your own model.")
 
 
 def citation_label(citation) -> str:
@@ -204,6 +207,8 @@ class ChatPanel(QWidget):
         self.scroll.verticalScrollBar().rangeChanged.connect(self._follow)
         self._at_bottom = True
 
+        self.caveat = QLabel(objectName="Muted", wordWrap=True)  # about the model in use, under the chat
+        self.caveat.hide()
         self.question = QuestionBox()
         self.question.submitted.connect(self.submit)
         self.ask_button = QPushButton("Ask", objectName="Primary", toolTip="Ask (Ctrl+Enter)")
@@ -229,6 +234,7 @@ class ChatPanel(QWidget):
         layout.addLayout(header)
         layout.addWidget(self.model_notice)
         layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.caveat)
         layout.addLayout(ask_row)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
@@ -307,6 +313,11 @@ class ChatPanel(QWidget):
         """Show why answering is unavailable (the rest of the window keeps working), or hide it."""
         self.model_notice_label.setText(message or "")
         self.model_notice.setVisible(bool(message))
+
+    def set_caveat(self, text: str | None) -> None:
+        """A standing note about the model in use (what its answers can be trusted for), or none."""
+        self.caveat.setText(text or "")
+        self.caveat.setVisible(bool(text))
 
     def set_can_ask(self, can_ask: bool, reason: str = "") -> None:
         self.ask_button.setEnabled(can_ask)

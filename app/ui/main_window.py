@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.core.settings import Settings, load_settings, save_settings
 from app.core.tasks import ProjectInfo, find_projects, project_files, read_project, sample_project_paths
-from app.ui.chat import ChatPanel
+from app.ui.chat import EMBEDDED_CAVEAT, ChatPanel
 from app.ui.chat_controller import ChatController
 from app.ui.chrome import (
     StatusLine,
@@ -157,11 +157,13 @@ class MainWindow(QMainWindow, Reading, SourceActions):
     def _model_loaded(self, info) -> None:
         self.status.show_model(info)
         self.chat.set_model_problem(None)
+        self.chat.set_caveat(EMBEDDED_CAVEAT if info.embedded else None)
         self.chat.set_can_ask(True)
         self.update_actions()
 
     def _model_failed(self, message: str) -> None:
         self.status.show_model_problem()
+        self.chat.set_caveat(None)
         reason = message.rstrip(".")
         self.chat.set_model_problem(f"The model could not be loaded: {reason}. Projects can still be read "
                                     "and browsed; pick a working model folder in Settings to ask questions.")

@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
@@ -32,6 +33,7 @@ class EngineInfo:
     fingerprint: str
     device: str  # "cpu" | "cuda"
     model_dir: str
+    embedded: bool = False  # the model shipped in resources/model
 
     @property
     def short_fingerprint(self) -> str:
@@ -46,7 +48,10 @@ def model_problem(message: str, device: str) -> str:
 
 
 def engine_info(engine) -> EngineInfo:
-    return EngineInfo(engine.model_name, engine.fingerprint, engine.device, str(engine.model_dir))
+    from app.core.engine import EMBEDDED_MODEL
+
+    return EngineInfo(engine.model_name, engine.fingerprint, engine.device, str(engine.model_dir),
+                      Path(engine.model_dir).resolve() == EMBEDDED_MODEL.resolve())
 
 
 class ModelHost(QObject):

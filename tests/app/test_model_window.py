@@ -82,10 +82,15 @@ def test_settings_switch_the_model_and_are_saved(qtbot, tmp_path: Path, chat_mod
             win.apply_settings(Settings(model_folder=str(chat_model_dir), top_k=4, answer_length=32))
         assert not win.chat.model_notice.isVisible() and win.chat.ask_button.isEnabled()
         assert win.status["model"].text().startswith("Model: hsa-tiny")
+        assert not win.chat.caveat.isVisible()  # the caveat is about the embedded model only
         saved = load_settings()
         assert (saved.model_folder, saved.top_k, saved.answer_length) == (str(chat_model_dir), 4, 32)
         refresh_and_wait(qtbot, win, win.refresh_ingest)  # F5 now encodes with the new model
         assert win.sidebar.item_for("pkg/shapes.py").text(1) == "Encoded"
+        with qtbot.waitSignal(win.model.loaded, timeout=60_000):
+            win.apply_settings(Settings(model_folder=""))  # the embedded model: its answers need reading
+        assert win.status["model"].text().startswith("Model: hsa-mini")
+        assert win.chat.caveat.isVisible() and "embedded model" in win.chat.caveat.text()
     finally:
         close_window(win)
 
