@@ -1,7 +1,7 @@
 """Training batches made ahead of the GPU: a background thread runs the data stream and hands over
-(idx, doc_ids, targets[, answer, source chunk, copy sources]) as pinned host tensors, each with the stream
-position after it, so a checkpoint records the position of the last batch the model consumed and a resumed
-run sees the same next batch.
+(idx, doc_ids, targets[, answer, retrieval targets, copy sources]) as pinned host tensors, each with the
+stream position after it, so a checkpoint records the position of the last batch the model consumed and a
+resumed run sees the same next batch.
 """
 
 import copy

@@ -360,7 +360,8 @@ class TrainStream:
         else:
             return self.row("plain")
         qa = found[int(self.rng.integers(len(found)))]
-        tail = self._question_piece(qa.question, qa.answer)
+        question, answer = self.tokenizer.encode_batch([qa.question, qa.answer])
+        tail = self._question_piece(qa.question, qa.answer, (question.ids, answer.ids))
         source = self._piece(doc, self.seq_len)
         body_space = self.seq_len - padded(len(tail[0]))
         slack = max(body_space - padded(len(source[0])) - self.far, 0)
@@ -371,18 +372,16 @@ class TrainStream:
         pieces = self._fill(before, [], others)
         pieces = self._fill(body_space - before - padded(len(source[0])), [*pieces, source], others)
         row = self._pack(pieces, tail, "qa", qa.question, qa.answer)
-        # the definition's first line; the source is whole (qa_docs fit a row), right after `before` tokens
+        # the definition's lines (text line 0 is the path, so source line n is text line n); the source is
+        # whole (qa_docs fit a row), right after `before` tokens
         text = self.corpus.text(doc)
-        line_start = len(text.split("\n", 1)[0]) + 1
-        for line in self.corpus.source(doc).split("\n")[:qa.start_line - 1]:
-            line_start += len(line) + 1
+        lines = text.split("\n")
+        line_start = sum(len(line) + 1 for line in lines[:qa.start_line])
+        definition = line_start + sum(len(line) + 1 for line in lines[qa.start_line:qa.end_line + 1])
         encoding = self.tokenizer.document(text)
         row.source_chunk = (before + encoding.token_at(line_start)) // CHUNK
-        # answer tokens whose text the file holds verbatim (signature, name, literal, path) copy it from there
-        definition = line_start + sum(len(line) + 1 for line in
-                                      self.corpus.source(doc).split("\n")[qa.start_line - 1:qa.end_line])
+        # answer tokens whose text the file holds verbatim (signature, name, literal) copy it from there
         held = verbatim_chars(qa.answer, text, (line_start, definition))
-        answer = self.tokenizer.encode_batch([qa.answer])[0]
         prompt = len(tail[0]) - len(answer.ids) - 1  # the question document before the answer
         for j, char in visible_starts(qa.answer, answer.offsets):
             if char in held:
