@@ -74,6 +74,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--task-share", type=float, default=0.25)
     p.add_argument("--qa-share", type=float, default=0.15)
     p.add_argument("--task-kinds", default=",".join(KINDS), help="synthetic task kinds mixed in")
+    p.add_argument("--qa-per-row", type=int, default=1,
+                   help="code questions per qa row (at most one per 1K tokens): a long row is a project "
+                        "asked several things")
     p.add_argument("--answer-weight", type=float, default=0.0,
                    help="loss = mean over all targets + this x mean over the answers of question documents")
     p.add_argument("--retrieval-weight", type=float, default=0.0,
@@ -130,9 +133,7 @@ class Trainer:
         self.optimizer = self.optimizer or make_optimizer(self.model, args)
         self.forward = torch.compile(self.model) if args.compile else self.model
         self.phase = self.curriculum.phase(self.progress(), self.cfg)
-        self.stream = TrainStream(self.corpus, self.tokenizer, seq_len=self.phase.seq_len, seed=args.seed,
-                                  task_share=args.task_share, qa_share=args.qa_share,
-                                  task_kinds=args.task_kinds.split(","))
+        self.stream = self._stream(self.phase.seq_len)
         self.stream_state = self.stream.state_dict() if stream_state is None else stream_state
         self.prefetcher = self._prefetcher()
         held = heldout_corpus(args.corpus) if self.cfg.attention == "hsa" else None
@@ -198,12 +199,16 @@ class Trainer:
         rows = max(1, self.args.batch_tokens // self.phase.seq_len)
         return Prefetcher(self.stream, rows, pin=self.device.type == "cuda", answers=True)
 
+    def _stream(self, seq_len: int) -> TrainStream:
+        args = self.args
+        return TrainStream(self.corpus, self.tokenizer, seq_len=seq_len, seed=args.seed,
+                           task_share=args.task_share, qa_share=args.qa_share,
+                           task_kinds=args.task_kinds.split(","), questions_per_row=args.qa_per_row)
+
     def _set_phase(self, phase: Phase) -> None:
         self.prefetcher.close()
         self.phase = phase
-        self.stream = TrainStream(self.corpus, self.tokenizer, seq_len=phase.seq_len, seed=self.args.seed,
-                                  task_share=self.args.task_share, qa_share=self.args.qa_share,
-                                  task_kinds=self.args.task_kinds.split(","))
+        self.stream = self._stream(phase.seq_len)
         self.prefetcher = self._prefetcher()
         self.event("phase", phase=phase.name, seq_len=phase.seq_len, top_k=phase.top_k)
 

@@ -5,15 +5,19 @@ does; doc_ids number them 0.. within the row), the last body document cut to fit
 - plain: corpus documents in a shuffled order, epoch after epoch;
 - task (task_share): a RULER-style task (tasks.py); its needles are spliced in token space at line
   boundaries of haystack documents, and the question document (chat format + answer) comes last;
-- qa (qa_share): a Python file early in the row, filler after it (at least `far` tokens), then a code
-  question about the file (codeqa.py) with its answer.
+- qa (qa_share): a Python file early in the row among the other files of its package (at least `far`
+  tokens before the end), then a code question about it (codeqa.py) with its answer; with
+  questions_per_row > 1 a long row ends in several question documents, about the row's files that end at
+  least `far` tokens before them (a project read once, asked many things).
 Targets are next-token ids inside a document, IGNORE (-100) elsewhere: on padding, at document ends, on the
 needle sentences and on the question; in a question document only the answer (and <|end_turn|>) is learnt.
 """
 
 from __future__ import annotations
 
+import bisect
 import random
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -30,6 +34,7 @@ CHUNK = 64
 ROW_KINDS = ("plain", "qa", *KINDS)
 QA_CACHE_SIZE = 50_000
 MAX_QA_SOURCE = 4096  # tokens: parsing larger files on the fly would slow the stream down
+QUESTION_SPACE = 128  # tokens a long qa row reserves for each question beyond its first
 
 
 def verbatim_chars(answer: str, text: str, region: tuple[int, int], shortest: int = 4) -> dict[int, int]:
@@ -83,30 +88,37 @@ class Row:
     # position of an answer token's input -> row position of the token it copies (a needle's, or the file's
     # for a code question)
     copy_sources: dict[int, int] = field(default_factory=dict)
+    # qa rows: (input position of the answer's first token, the chunk of its definition) per question, in
+    # row order; `question`/`answer` are the first's, `asked` lists every (question, answer)
+    definitions: list[tuple[int, int]] = field(default_factory=list)
+    asked: list[tuple[str, str]] = field(default_factory=list)
 
     def retrieval_targets(self, positions) -> dict[int, int]:
         """Answer input position -> the chunk HSA should retrieve there (what --retrieval-weight teaches).
 
         A copied token's chunk is the one holding its text, so each value of a multi-part answer (multi-query,
         multi-value, variable tracking) points at its own needle. Tokens copied from nowhere: a code answer's
-        (punctuation, words the file does not hold verbatim) point at the definition; a task answer's (", ",
-        <|end_turn|>) at the chunk the answer read last."""
+        (punctuation, words the file does not hold verbatim) point at its question's definition; a task
+        answer's (", ", <|end_turn|>) at the chunk the answer read last."""
         if self.source_chunk < 0:
             return {}
+        starts = [start for start, _ in self.definitions]
         wanted, last = {}, self.source_chunk
         for at in map(int, positions):
             if at in self.copy_sources:
                 last = self.copy_sources[at] // CHUNK
                 wanted[at] = last
+            elif self.kind == "qa":
+                wanted[at] = self.definitions[max(bisect.bisect_right(starts, at) - 1, 0)][1]
             else:
-                wanted[at] = self.source_chunk if self.kind == "qa" else last
+                wanted[at] = last
         return wanted
 
 
 class TrainStream:
     def __init__(self, corpus: Corpus, tokenizer: Tokenizer, *, seq_len: int, seed: int,
                  task_share: float = 0.25, qa_share: float = 0.15, packages: Sequence[str] | None = None,
-                 task_kinds: Sequence[str] = KINDS):
+                 task_kinds: Sequence[str] = KINDS, questions_per_row: int = 1):
         if seq_len % CHUNK or seq_len < 4 * CHUNK:
             raise ValueError(f"seq_len must be a multiple of {CHUNK} and at least {4 * CHUNK}, got {seq_len}")
         self.corpus, self.tokenizer = corpus, tokenizer
@@ -116,6 +128,10 @@ class TrainStream:
         if unknown or not task_kinds:
             raise ValueError(f"unknown task kinds {unknown}; known: {', '.join(KINDS)}")
         self.task_kinds = tuple(task_kinds)
+        if questions_per_row < 1:
+            raise ValueError(f"questions_per_row must be at least 1, got {questions_per_row}")
+        # a question per 1K tokens at most: a short row stays mostly file
+        self.questions_per_row = min(questions_per_row, max(1, seq_len // 1024))
         wanted = None if packages is None else set(packages)
         self.docs = np.array([i for i in range(len(corpus)) if corpus.lengths[i] > 2
                               and (wanted is None or corpus.package(i) in wanted)], dtype=np.int64)
@@ -129,6 +145,9 @@ class TrainStream:
         spellings = [tokenizer.hf.id_to_token(i) or "" for i in range(tokenizer.vocab_size)]
         self.line_end = np.array([s.endswith(("Ċ", "č")) for s in spellings])
         self.line_end[list(tokenizer.special_ids.values())] = False
+        # bytes of text per token (one per character of a byte-level spelling; none for a special token)
+        self.token_bytes = np.array([len(s) for s in spellings], dtype=np.int64)
+        self.token_bytes[list(tokenizer.special_ids.values())] = 0
         self._qa_cache: dict[int, list[QA]] = {}
         packages_of = np.array([corpus.package(int(i)) for i in self.docs])
         self.neighbours = {name: self.docs[packages_of == name] for name in np.unique(packages_of)}
@@ -238,18 +257,20 @@ class TrainStream:
         return pieces
 
     def _pack(self, body: list, tail, kind: str, question: str = "", answer: str = "") -> Row:
-        """Body pieces then the tail piece into exactly seq_len tokens; the last body piece is cut to fit."""
+        """Body pieces then the tail into exactly seq_len tokens; the last body piece is cut to fit. The tail
+        is None, a piece, or a list of pieces (several question documents); answer_from is where it starts."""
         T = self.seq_len
+        tails = [] if tail is None else tail if isinstance(tail, list) else [tail]
         ids = np.full(T, self.tokenizer.pad_id, dtype=np.int64)
         docs = np.zeros(T, dtype=np.int64)
         mask = np.zeros(T, dtype=bool)
-        end = T - (padded(len(tail[0])) if tail is not None else 0)
+        end = T - sum(padded(len(t[0])) for t in tails)
         at, n, sources, answer_from = 0, 0, [], -1
-        for toks, piece_mask, doc in [*body, *([tail] if tail is not None else [])]:
+        for toks, piece_mask, doc in [*body, *tails]:
             limit = end if n < len(body) else T
             if at >= limit:
                 continue
-            if tail is not None and toks is tail[0]:
+            if tails and toks is tails[0][0]:
                 answer_from = at
             length = min(len(toks), limit - at)
             ids[at:at + length] = toks[:length]
@@ -259,7 +280,7 @@ class TrainStream:
             at, n = at + span, n + 1
             if doc >= 0:
                 sources.append(doc)
-        docs[at:] = n  # padding after a short body forms a document of its own
+        docs[at:] = n  # padding after a short body (or tail) forms a document of its own
         return Row(ids, docs, mask, kind, question, answer, sources, answer_from)
 
     def _question_piece(self, question: str, answer: str, encoded: tuple[list[int], list[int]] | None = None):
@@ -361,9 +382,10 @@ class TrainStream:
             return self.row("plain")
         qa = found[int(self.rng.integers(len(found)))]
         question, answer = self.tokenizer.encode_batch([qa.question, qa.answer])
-        tail = self._question_piece(qa.question, qa.answer, (question.ids, answer.ids))
+        first = self._question_piece(qa.question, qa.answer, (question.ids, answer.ids))
         source = self._piece(doc, self.seq_len)
-        body_space = self.seq_len - padded(len(tail[0]))
+        reserve = (self.questions_per_row - 1) * QUESTION_SPACE
+        body_space = self.seq_len - padded(len(first[0])) - reserve
         slack = max(body_space - padded(len(source[0])) - self.far, 0)
         before = int(self.rng.integers(0, slack // CHUNK + 1)) * CHUNK
         # the rest of the row: the file's package first, as in a project (the hard negatives of a code
@@ -371,19 +393,70 @@ class TrainStream:
         others = [int(i) for i in self.rng.permutation(self.neighbours[self.corpus.package(doc)]) if i != doc]
         pieces = self._fill(before, [], others)
         pieces = self._fill(body_space - before - padded(len(source[0])), [*pieces, source], others)
-        row = self._pack(pieces, tail, "qa", qa.question, qa.answer)
-        # the definition's lines (text line 0 is the path, so source line n is text line n); the source is
-        # whole (qa_docs fit a row), right after `before` tokens
+        asked = [(doc, before, qa, answer, first)]
+        if reserve:
+            asked += self._more_questions(pieces, body_space, reserve, exclude={(doc, qa.name)})
+        row = self._pack(pieces, [piece for *_, piece in asked], "qa", qa.question, qa.answer)
+        at = row.answer_from  # where each question document starts
+        for file, start, asked_qa, encoded, piece in asked:
+            prompt = len(piece[0]) - len(encoded.ids) - 1  # the question document before the answer
+            self._locate(row, file, start, asked_qa, encoded, at + prompt - 1)
+            row.asked.append((asked_qa.question, asked_qa.answer))
+            at += padded(len(piece[0]))
+        row.source_chunk = row.definitions[0][1]
+        return row
+
+    def _more_questions(self, pieces: list, body_space: int, reserve: int, exclude: set) -> list:
+        """Further questions for a long qa row: about the whole Python files among `pieces` that end at least
+        `far` tokens before the questions, one definition each, up to questions_per_row - 1 of them in
+        `reserve` tokens.
+        [(document, its row position, QA, answer encoding, question piece)]"""
+        starts = np.cumsum([0] + [padded(len(p[0])) for p in pieces])
+        count = Counter(doc for *_, doc in pieces)
+        files = [(doc, int(starts[n])) for n, (toks, _, doc) in enumerate(pieces)
+                 if doc >= 0 and count[doc] == 1 and len(toks) == self.corpus.lengths[doc] <= MAX_QA_SOURCE
+                 and starts[n + 1] <= body_space - self.far and self.corpus.path(doc).endswith(".py")]
+        candidates = [(doc, start, qa) for doc, start in files for qa in self.questions(doc)]
+        chosen = []
+        for n in self.rng.permutation(len(candidates)):
+            doc, start, qa = candidates[int(n)]
+            if (doc, qa.name) in exclude:
+                continue
+            question, answer = self.tokenizer.encode_batch([qa.question, qa.answer])
+            piece = self._question_piece(qa.question, qa.answer, (question.ids, answer.ids))
+            if padded(len(piece[0])) > reserve:
+                continue
+            reserve -= padded(len(piece[0]))
+            exclude.add((doc, qa.name))
+            chosen.append((doc, start, qa, answer, piece))
+            if reserve < CHUNK or len(chosen) == self.questions_per_row - 1:
+                break
+        return chosen
+
+    def _locate(self, row: Row, doc: int, start: int, qa: QA, answer, first_input: int) -> None:
+        """Record where a question's answer comes from: its definition's chunk (row.definitions) and, for
+        answer tokens whose text the file (whole, at row position `start`) holds verbatim, the file token
+        they copy (row.copy_sources). `first_input`: the input position of the answer's first token."""
+        # the definition's lines (text line 0 is the path, so source line n is text line n)
         text = self.corpus.text(doc)
         lines = text.split("\n")
         line_start = sum(len(line) + 1 for line in lines[:qa.start_line])
         definition = line_start + sum(len(line) + 1 for line in lines[qa.start_line:qa.end_line + 1])
-        encoding = self.tokenizer.document(text)
-        row.source_chunk = (before + encoding.token_at(line_start)) // CHUNK
         # answer tokens whose text the file holds verbatim (signature, name, literal) copy it from there
         held = verbatim_chars(qa.answer, text, (line_start, definition))
-        prompt = len(tail[0]) - len(answer.ids) - 1  # the question document before the answer
-        for j, char in visible_starts(qa.answer, answer.offsets):
-            if char in held:
-                row.copy_sources[row.answer_from + prompt - 1 + j] = before + encoding.token_at(held[char])
-        return row
+        copied = [(j, char) for j, char in visible_starts(qa.answer, answer.offsets) if char in held]
+        tokens = self.token_positions(doc, text, [line_start, *(held[char] for _, char in copied)])
+        row.definitions.append((first_input, (start + int(tokens[0])) // CHUNK))
+        for (j, _), token in zip(copied, tokens[1:], strict=True):
+            row.copy_sources[first_input + j] = start + int(token)
+
+    def token_positions(self, doc: int, text: str, chars: Sequence[int]) -> np.ndarray:
+        """For characters of the corpus document's text, the index in corpus.doc(doc) of the token holding
+        each: tokenizer.document(text).token_at, from the document's stored tokens (no re-tokenizing)."""
+        ends = np.cumsum(self.token_bytes[self.corpus.doc(doc)])  # byte-level BPE: the text's UTF-8 bytes
+        raw = text.encode("utf-8")
+        chars = np.asarray(chars, dtype=np.int64)
+        if len(raw) != len(text):  # characters -> the byte each starts at
+            chars = np.flatnonzero((np.frombuffer(raw, dtype=np.uint8) & 0xC0) != 0x80)[np.minimum(
+                chars, len(text) - 1)] + (chars >= len(text)) * len(raw)
+        return np.minimum(np.searchsorted(ends, chars, side="right"), len(ends) - 1)

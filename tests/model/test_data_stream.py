@@ -200,6 +200,49 @@ def test_qa_rows_put_the_source_far_from_the_question_among_files_of_its_package
         assert same == min(len(row.sources), len(stream.neighbours[package])) and len(row.sources) > 2
 
 
+def test_a_long_qa_row_asks_several_questions_each_about_a_file_far_before_it(corpus, tok):
+    # a project read once and asked many things: every question document's answer is learnt, its
+    # retrieval targets point at its own definition, and its copies come from its own file
+    stream = TrainStream(corpus, tok, seq_len=16384, seed=9, questions_per_row=8)
+    rows = list(rows_of(stream, "qa", 4))
+    assert rows and max(len(row.asked) for row in rows) >= 4
+    for row in rows:
+        spans = documents(row.doc_ids)
+        tails = [(a, b) for a, b in spans if a >= row.answer_from and row.mask[a:b].any()]
+        assert len(tails) == len(row.asked) == len(row.definitions) <= 8
+        positions = [p for p in range(16383) if row.answer_from <= p and row.mask[p + 1]]
+        wanted = row.retrieval_targets(positions)
+        for (start, end), (question, answer), (first, chunk) in zip(tails, row.asked, row.definitions,
+                                                                     strict=True):
+            got = tok.decode(row.ids[start:end][row.mask[start:end]].tolist(), skip_special=False)
+            assert got == answer + "<|end_turn|>"
+            assert row.mask[first + 1] and not row.mask[first] and start < first < end
+            assert chunk * 64 < row.answer_from - stream.far  # the definition is far before the questions
+            # the definition's file: a whole document of the row holding the answer's name in that chunk
+            qa = next(qa for doc in row.sources for qa in stream.questions(doc) if qa.question == question
+                      and qa.answer == answer)
+            assert qa.name.split(".")[-1] in tok.decode(row.ids[chunk * 64:(chunk + 2) * 64].tolist())
+            own = [p for p in positions if start <= p < end]
+            assert {wanted[p] for p in own if p not in row.copy_sources} <= {chunk}
+            assert all(abs(row.copy_sources[p] // 64 - chunk) < 40 for p in own if p in row.copy_sources)
+        names = [question for question, _ in row.asked]
+        assert len(set(names)) == len(names)
+    with pytest.raises(ValueError, match="questions_per_row"):
+        TrainStream(corpus, tok, seq_len=T, seed=0, questions_per_row=0)
+
+
+def test_token_positions_match_the_tokenizer_offsets_without_re_tokenizing(corpus, tok):
+    stream = TrainStream(corpus, tok, seq_len=T, seed=0)
+    rng = np.random.default_rng(0)
+    texts = {i: corpus.text(i) for i in range(len(corpus))}
+    wide = [i for i, text in texts.items() if len(text.encode()) != len(text)]
+    assert wide  # the standard library has non-ASCII files: bytes and characters differ there
+    for i in [*wide[:5], *rng.choice(len(corpus), 20, replace=False).tolist()]:
+        text, encoding = texts[i], tok.document(texts[i])
+        chars = [*rng.integers(0, len(text) + 5, 40).tolist(), 0, len(text) - 1, len(text)]
+        assert stream.token_positions(i, text, chars).tolist() == [encoding.token_at(c) for c in chars]
+
+
 def test_mixture_and_resume_from_state_dict(corpus, tok):
     stream = TrainStream(corpus, tok, seq_len=T, seed=4, task_share=0.4, qa_share=0.3)
     for _ in range(3):
