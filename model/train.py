@@ -256,7 +256,13 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.args.grad_clip)
-        self.optimizer.step()
+        # a gradient with inf/NaN would turn every weight into NaN (clipping by a non-finite norm makes every
+        # gradient NaN): the step is skipped and logged, the weights and the optimizer's moments stay as they
+        # were (one read of the device per step)
+        if bool(torch.isfinite(norm)):
+            self.optimizer.step()
+        else:
+            self.event("skipped", reason=f"gradient norm {float(norm)}")
         self.optimizer.zero_grad(set_to_none=True)
         if self.cfg.ffn == "moe":
             self.model.update_moe_biases()

@@ -177,7 +177,9 @@ def chunk_weights(scores: torch.Tensor) -> torch.Tensor:
     finite = scores.masked_fill(~valid, 0.0)
     row_max = finite.masked_fill(~valid, float("-inf")).amax(dim=-1, keepdim=True)
     row_max = torch.where(torch.isfinite(row_max), row_max, torch.zeros_like(row_max)).detach()
-    exp = torch.exp(finite - row_max) * valid
+    # empty slots are shifted to 0, not to -row_max: exp(-row_max) overflows to inf once the best score is
+    # below -88 (fp32), and inf * 0 is NaN (session 6: the weights of a 16K training row)
+    exp = torch.exp((finite - row_max).masked_fill(~valid, 0.0)) * valid
     return exp / exp.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(scores.dtype).tiny)
 
 

@@ -152,6 +152,20 @@ def test_chunk_weights_gradient_is_finite_on_empty_rows():
     assert torch.isfinite(scores.grad).all()
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_chunk_weights_stay_finite_when_every_score_is_far_below_zero(dtype):
+    # a trained model's landmarks reach norms of ~200: a token that sees one chunk scored -90 got NaN weights
+    # (exp(90) overflows, times the 0 of an empty slot), and its NaN spread through the row
+    inf = float("inf")
+    scores = torch.tensor([[-90.8, -inf, -inf], [-500.0, -502.0, -inf]], dtype=dtype)
+    scores.requires_grad_()
+    weights = chunk_weights(scores)
+    expected = torch.tensor([[1.0, 0.0, 0.0], [1 / (1 + math.exp(-2)), 1 / (1 + math.exp(2)), 0.0]])
+    torch.testing.assert_close(weights, expected)
+    weights[:, 0].sum().backward()
+    assert torch.isfinite(scores.grad).all()
+
+
 def test_dispatch_uses_reference_on_cpu_and_rejects_unknown_impl():
     inputs = [x.detach().float() for x in make_inputs(1, 2 * S, 2, 1, 8, 6)]
     out, indices, weights = hsa_attention(*inputs, 2)

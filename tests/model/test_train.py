@@ -272,3 +272,21 @@ def test_heldout_loss_compares_models_on_the_same_rows(corpus_dir, tmp_path):
     assert rows[0].endswith("| +0.00% |")
     losses = [float(row.split(" | ")[4]) for row in rows]
     assert all(8 < loss < 11 for loss in losses)  # untrained: about ln(16384) = 9.7 on real held-out text
+
+
+def test_a_step_with_a_nan_gradient_is_skipped_and_the_weights_stay_usable(corpus_dir, tmp_path):
+    # a NaN in one step's gradients (session 6: one stretch turned every weight into NaN) leaves the model
+    # as it was, is logged, and training goes on
+    args = parse_args(["--out", str(tmp_path / "run"), "--corpus", str(corpus_dir), *TINY])
+    trainer = Trainer(args)
+    batch, _ = trainer.prefetcher.next()
+    trainer.prefetcher.close()
+    before = {name: p.detach().clone() for name, p in trainer.model.named_parameters()}
+    hook = trainer.model.embed.weight.register_hook(lambda grad: grad * float("nan"))
+    trainer.train_step(batch)
+    hook.remove()
+    assert all(torch.equal(p, before[name]) for name, p in trainer.model.named_parameters())
+    assert "skipped" in (tmp_path / "run" / "log.jsonl").read_text()
+    trainer.train_step(batch)
+    assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
+    assert not torch.equal(trainer.model.embed.weight, before["embed.weight"])
