@@ -21,6 +21,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.sections import replace_section  # noqa: E402
 from model.config import ModelConfig  # noqa: E402
 from model.encode import encode_documents  # noqa: E402
 from model.generate import generate  # noqa: E402
@@ -140,17 +141,6 @@ def table(rows: list[dict], args) -> str:
     return "\n".join(lines)
 
 
-def write_section(path: Path, body: str) -> None:
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start = text.find(SECTION + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + body + "\n"
-    else:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + body + ("\n" + text[end:] if end >= 0 else "\n")
-    path.write_text(text)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cpu-tokens", type=int, default=8192)
@@ -195,7 +185,7 @@ def main() -> int:
         ">= 2M tokens/s encoding on the H200, <= 512 bytes/token, < 200 ms end to end for a 1M-token "
         "memory on the H200.", "",
         result, ""])
-    write_section(args.out, body)
+    replace_section(args.out, SECTION, body)
     return 0
 
 
