@@ -30,7 +30,7 @@ import torch
 from model import checkpoint
 from model.data.codeqa import QA, code_questions
 from model.generate import add_chunk_weights, top_chunk
-from model.tokenizer import Tokenizer
+from model.tokenizer import Encoding
 from model.train_eval import DeviceMemory, answer, apply_smoke, encode_into, load_for_eval, normalise
 
 KINDS = ("where", "which")
@@ -76,9 +76,10 @@ def pick_questions(corpus, args) -> dict[str, list[tuple[int, QA]]]:
     return dict(sorted(chosen.items()))
 
 
-def chunk_lines(tokenizer: Tokenizer, text: str, chunk: int, chunk_size: int) -> tuple[int, int]:
-    """First and last line (1-based, of the document text) that a chunk's tokens come from."""
-    offsets = tokenizer.document(text).offsets
+def chunk_lines(encoding: Encoding, text: str, chunk: int, chunk_size: int) -> tuple[int, int]:
+    """First and last line (1-based, of the document text) that a chunk's tokens come from; encoding is
+    tokenizer.document(text)."""
+    offsets = encoding.offsets
     first, last = chunk * chunk_size, min((chunk + 1) * chunk_size, len(offsets)) - 1
     if first > last:  # padding after the document's end
         return 0, -1
@@ -113,13 +114,17 @@ def evaluate(args: argparse.Namespace) -> dict:
                 sample["cited"], sample["correct"] = None, False
                 if cited is not None:
                     cited_doc = doc_of[cited[0]]
-                    lines = chunk_lines(tokenizer, corpus.text(cited_doc), cited[1], model.cfg.chunk_size)
+                    cited_text = corpus.text(cited_doc)
+                    lines = chunk_lines(tokenizer.document(cited_text), cited_text, cited[1],
+                                        model.cfg.chunk_size)
                     sample["cited"] = [corpus.path(cited_doc), *lines]
                     sample["correct"] = cited_doc == i and lines[0] <= line <= lines[1]
                 read: dict[tuple[str, int], float] = {}
                 for token in tokens:
                     add_chunk_weights(read, token)
-                spans = [chunk_lines(tokenizer, corpus.text(i), chunk, model.cfg.chunk_size)
+                text = corpus.text(i)
+                encoding = tokenizer.document(text)  # once: the file's chunks among those read
+                spans = [chunk_lines(encoding, text, chunk, model.cfg.chunk_size)
                          for key, chunk in read if key == key_of[i]]
                 sample["read"] = any(first <= line <= last for first, last in spans)
             else:

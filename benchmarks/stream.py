@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.sections import replace_section  # noqa: E402
 from model.data.corpus import Corpus  # noqa: E402
-from model.data.stream import TrainStream, verbatim_chars  # noqa: E402
+from model.data.stream import TrainStream, definition_chars, verbatim_chars  # noqa: E402
 from model.tokenizer import Tokenizer  # noqa: E402
 
 SECTION = "## Training stream"
@@ -54,11 +54,9 @@ def locate_times(corpus, tokenizer, questions: int) -> tuple[float, float, int]:
     for doc in stream.qa_docs[:400]:
         for qa in stream.questions(int(doc))[:2]:
             text = corpus.text(int(doc))
-            lines = text.split("\n")
-            start = sum(len(line) + 1 for line in lines[:qa.start_line])
-            end = start + sum(len(line) + 1 for line in lines[qa.start_line:qa.end_line + 1])
-            held = verbatim_chars(qa.answer, text, (start, end))
-            work.append((int(doc), text, [start, *held.values()]))
+            definition = definition_chars(text, qa)
+            held = verbatim_chars(qa.answer, text, definition)
+            work.append((int(doc), text, [definition[0], *held.values()]))
         if len(work) >= questions:
             break
     t0 = time.perf_counter()

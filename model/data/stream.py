@@ -59,6 +59,14 @@ def verbatim_chars(answer: str, text: str, region: tuple[int, int], shortest: in
     return held
 
 
+def definition_chars(text: str, qa: QA) -> tuple[int, int]:
+    """[start, end) characters of a QA's definition lines in its corpus document's text (text line 0 is the
+    path, so source line n is text line n)."""
+    lines = text.split("\n")
+    start = sum(len(line) + 1 for line in lines[:qa.start_line])
+    return start, start + sum(len(line) + 1 for line in lines[qa.start_line:qa.end_line + 1])
+
+
 def visible_starts(text: str, offsets) -> list[tuple[int, int]]:
     """(token index, its first non-space character) for the tokens of `text` (character offsets) that have
     one: a token " 42" is copied from where "4" is."""
@@ -214,7 +222,7 @@ class TrainStream:
     def row(self, kind: str) -> Row:
         """One row of the given kind ("plain", "qa" or a task kind)."""
         if kind == "plain":
-            return self._pack(self._fill(self.seq_len, []), None, "plain")
+            return self._pack(self._fill(self.seq_len, []), [], "plain")
         if kind == "qa":
             return self._qa_row()
         if kind in KINDS:
@@ -256,11 +264,10 @@ class TrainStream:
             space -= padded(len(piece[0]))
         return pieces
 
-    def _pack(self, body: list, tail, kind: str, question: str = "", answer: str = "") -> Row:
-        """Body pieces then the tail into exactly seq_len tokens; the last body piece is cut to fit. The tail
-        is None, a piece, or a list of pieces (several question documents); answer_from is where it starts."""
+    def _pack(self, body: list, tails: list, kind: str, question: str = "", answer: str = "") -> Row:
+        """Body pieces then the tail pieces (question documents) into exactly seq_len tokens; the last body
+        piece is cut to fit. answer_from is where the first tail piece starts."""
         T = self.seq_len
-        tails = [] if tail is None else tail if isinstance(tail, list) else [tail]
         ids = np.full(T, self.tokenizer.pad_id, dtype=np.int64)
         docs = np.zeros(T, dtype=np.int64)
         mask = np.zeros(T, dtype=bool)
@@ -340,7 +347,7 @@ class TrainStream:
         new_starts = np.cumsum([0] + [padded(len(p[0])) for p in pieces])
         if any(new_starts[p] + end > body_space for p, end in needle_end.items()):
             return None
-        row = self._pack(pieces, tail, kind, plan.question, plan.answer)
+        row = self._pack(pieces, [tail], kind, plan.question, plan.answer)
         # the answer's source: the first needle holding the first answer part, at that part's first token
         first = plan.answer_parts[0]
         seq = next(i for i, sentence in enumerate(plan.sentences) if first in sentence)
@@ -437,15 +444,12 @@ class TrainStream:
         """Record where a question's answer comes from: its definition's chunk (row.definitions) and, for
         answer tokens whose text the file (whole, at row position `start`) holds verbatim, the file token
         they copy (row.copy_sources). `first_input`: the input position of the answer's first token."""
-        # the definition's lines (text line 0 is the path, so source line n is text line n)
         text = self.corpus.text(doc)
-        lines = text.split("\n")
-        line_start = sum(len(line) + 1 for line in lines[:qa.start_line])
-        definition = line_start + sum(len(line) + 1 for line in lines[qa.start_line:qa.end_line + 1])
+        definition = definition_chars(text, qa)
         # answer tokens whose text the file holds verbatim (signature, name, literal) copy it from there
-        held = verbatim_chars(qa.answer, text, (line_start, definition))
+        held = verbatim_chars(qa.answer, text, definition)
         copied = [(j, char) for j, char in visible_starts(qa.answer, answer.offsets) if char in held]
-        tokens = self.token_positions(doc, text, [line_start, *(held[char] for _, char in copied)])
+        tokens = self.token_positions(doc, text, [definition[0], *(held[char] for _, char in copied)])
         row.definitions.append((first_input, (start + int(tokens[0])) // CHUNK))
         for (j, _), token in zip(copied, tokens[1:], strict=True):
             row.copy_sources[first_input + j] = start + int(token)

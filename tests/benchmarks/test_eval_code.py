@@ -5,12 +5,12 @@ from benchmarks.eval_code import chunk_lines, main
 
 def test_chunk_lines_cover_the_document_in_order(tokenizer):
     text = "pkg/mod.py\n" + "".join(f"value_{i} = compute({i}, 'text')\n" for i in range(120))
-    n_tokens = len(tokenizer.document(text).ids)
-    ranges = [chunk_lines(tokenizer, text, c, 64) for c in range(-(-n_tokens // 64))]
+    encoding = tokenizer.document(text)
+    ranges = [chunk_lines(encoding, text, c, 64) for c in range(-(-len(encoding.ids) // 64))]
     assert ranges[0][0] == 1 and ranges[-1][1] == text.count("\n")  # the text ends with a newline
     for (_, end), (start, _) in zip(ranges, ranges[1:], strict=False):
         assert start in (end, end + 1)  # a line split between chunks belongs to both
-    assert chunk_lines(tokenizer, text, len(ranges), 64) == (0, -1)  # past the end: padding only
+    assert chunk_lines(encoding, text, len(ranges), 64) == (0, -1)  # past the end: padding only
 
 
 def test_cpu_smoke_scores_both_kinds(tiny_model_dir, corpus_dir, tmp_path):
