@@ -77,6 +77,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--qa-per-row", type=int, default=1,
                    help="code questions per qa row (at most one per 1K tokens): a long row is a project "
                         "asked several things")
+    p.add_argument("--passage-share", type=float, default=0.0,
+                   help="share of qa rows that ask passage questions (a sentence of a prose file or a "
+                        "docstring, named by its words; model/data/prose.py) instead of code questions")
     p.add_argument("--answer-weight", type=float, default=0.0,
                    help="loss = mean over all targets + this x mean over the answers of question documents")
     p.add_argument("--retrieval-weight", type=float, default=0.0,
@@ -203,7 +206,8 @@ class Trainer:
         args = self.args
         return TrainStream(self.corpus, self.tokenizer, seq_len=seq_len, seed=args.seed,
                            task_share=args.task_share, qa_share=args.qa_share,
-                           task_kinds=args.task_kinds.split(","), questions_per_row=args.qa_per_row)
+                           task_kinds=args.task_kinds.split(","), questions_per_row=args.qa_per_row,
+                           passage_share=args.passage_share)
 
     def _set_phase(self, phase: Phase) -> None:
         self.prefetcher.close()

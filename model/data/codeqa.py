@@ -24,7 +24,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 class QA:
     question: str
     answer: str
-    kind: str  # "where" | "what" | "which" | "value"
+    kind: str  # "where" | "what" | "which" | "value" (code); "passage" (prose.py)
     name: str = ""  # the definition or constant asked about
     start_line: int = 0  # 1-based lines of that definition in the source
     end_line: int = 0

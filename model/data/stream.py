@@ -8,7 +8,9 @@ does; doc_ids number them 0.. within the row), the last body document cut to fit
 - qa (qa_share): a Python file early in the row among the other files of its package (at least `far`
   tokens before the end), then a code question about it (codeqa.py) with its answer; with
   questions_per_row > 1 a long row ends in several question documents, about the row's files that end at
-  least `far` tokens before them (a project read once, asked many things).
+  least `far` tokens before them (a project read once, asked many things). With passage_share, that share
+  of qa rows asks passage questions instead (prose.py: a sentence of a prose file or docstring, found by
+  its words and copied), about a prose file or a Python file and the row's other files.
 Targets are next-token ids inside a document, IGNORE (-100) elsewhere: on padding, at document ends, on the
 needle sentences and on the question; in a question document only the answer (and <|end_turn|>) is learnt.
 """
@@ -26,6 +28,7 @@ import torch
 
 from model.data.codeqa import QA, code_questions
 from model.data.corpus import Corpus
+from model.data.prose import is_prose, passage_questions
 from model.data.tasks import KINDS, plan_needles
 from model.tokenizer import Tokenizer
 
@@ -126,7 +129,7 @@ class Row:
 class TrainStream:
     def __init__(self, corpus: Corpus, tokenizer: Tokenizer, *, seq_len: int, seed: int,
                  task_share: float = 0.25, qa_share: float = 0.15, packages: Sequence[str] | None = None,
-                 task_kinds: Sequence[str] = KINDS, questions_per_row: int = 1):
+                 task_kinds: Sequence[str] = KINDS, questions_per_row: int = 1, passage_share: float = 0.0):
         if seq_len % CHUNK or seq_len < 4 * CHUNK:
             raise ValueError(f"seq_len must be a multiple of {CHUNK} and at least {4 * CHUNK}, got {seq_len}")
         self.corpus, self.tokenizer = corpus, tokenizer
@@ -138,6 +141,9 @@ class TrainStream:
         self.task_kinds = tuple(task_kinds)
         if questions_per_row < 1:
             raise ValueError(f"questions_per_row must be at least 1, got {questions_per_row}")
+        if not 0.0 <= passage_share <= 1.0:
+            raise ValueError(f"passage_share must be within [0, 1], got {passage_share}")
+        self.passage_share = passage_share
         # a question per 1K tokens at most: a short row stays mostly file
         self.questions_per_row = min(questions_per_row, max(1, seq_len // 1024))
         wanted = None if packages is None else set(packages)
@@ -149,6 +155,8 @@ class TrainStream:
         max_source = min(seq_len - 4 * CHUNK - self.far, MAX_QA_SOURCE)
         self.qa_docs = np.array([i for i in self.docs if corpus.path(i).endswith(".py")
                                  and padded(int(corpus.lengths[i])) <= max_source], dtype=np.int64)
+        self.prose_docs = np.array([i for i in self.docs if is_prose(corpus.path(i))
+                                    and padded(int(corpus.lengths[i])) <= max_source], dtype=np.int64)
         # tokens that end a line ("Ċ"/"č" are the byte-level spellings of \n and \r)
         spellings = [tokenizer.hf.id_to_token(i) or "" for i in range(tokenizer.vocab_size)]
         self.line_end = np.array([s.endswith(("Ċ", "č")) for s in spellings])
@@ -156,7 +164,7 @@ class TrainStream:
         # bytes of text per token (one per character of a byte-level spelling; none for a special token)
         self.token_bytes = np.array([len(s) for s in spellings], dtype=np.int64)
         self.token_bytes[list(tokenizer.special_ids.values())] = 0
-        self._qa_cache: dict[int, list[QA]] = {}
+        self._qa_cache: dict[tuple[int, bool], list[QA]] = {}
         packages_of = np.array([corpus.package(int(i)) for i in self.docs])
         self.neighbours = {name: self.docs[packages_of == name] for name in np.unique(packages_of)}
         self.epoch, self.pos = 0, 0
@@ -370,19 +378,31 @@ class TrainStream:
         return row
 
     # ---------------------------------------------------------------------------------------- qa
-    def questions(self, doc: int) -> list[QA]:
-        """The code questions of a corpus document (deterministic per document, cached)."""
-        if doc not in self._qa_cache:
+    def questions(self, doc: int, passages: bool = False) -> list[QA]:
+        """The code questions of a corpus document, or its passage questions (deterministic per document,
+        cached)."""
+        key = (doc, passages)
+        if key not in self._qa_cache:
             if len(self._qa_cache) >= QA_CACHE_SIZE:
                 self._qa_cache.clear()
             rng = random.Random(self.seed * 1_000_003 + doc)
-            self._qa_cache[doc] = code_questions(self.corpus.source(doc), self.corpus.path(doc), rng)
-        return self._qa_cache[doc]
+            ask = passage_questions if passages else code_questions
+            self._qa_cache[key] = ask(self.corpus.source(doc), self.corpus.path(doc), rng)
+        return self._qa_cache[key]
+
+    def _askable(self, doc: int, passages: bool) -> bool:
+        path = self.corpus.path(doc)
+        return path.endswith(".py") or (passages and is_prose(path))
 
     def _qa_row(self) -> Row:
+        # a passage row (drawn only when asked for: the default stream's rows stay as they were) is about a
+        # prose file half the time: they are rare among the documents
+        passages = self.passage_share > 0 and self.rng.random() < self.passage_share
+        prose = passages and len(self.prose_docs) > 0 and self.rng.random() < 0.5
+        pool = self.prose_docs if prose else self.qa_docs
         for _ in range(8):
-            doc = int(self.qa_docs[self.rng.integers(len(self.qa_docs))])
-            found = self.questions(doc)
+            doc = int(pool[self.rng.integers(len(pool))])
+            found = self.questions(doc, passages)
             if found:
                 break
         else:
@@ -402,7 +422,7 @@ class TrainStream:
         pieces = self._fill(body_space - before - padded(len(source[0])), [*pieces, source], others)
         asked = [(doc, before, qa, answer, first)]
         if reserve:
-            asked += self._more_questions(pieces, body_space, reserve, exclude={(doc, qa.name)})
+            asked += self._more_questions(pieces, body_space, reserve, {(doc, qa.name)}, passages)
         row = self._pack(pieces, [piece for *_, piece in asked], "qa", qa.question, qa.answer)
         at = row.answer_from  # where each question document starts
         for file, start, asked_qa, encoded, piece in asked:
@@ -413,8 +433,10 @@ class TrainStream:
         row.source_chunk = row.definitions[0][1]
         return row
 
-    def _more_questions(self, pieces: list, body_space: int, reserve: int, exclude: set) -> list:
-        """Further questions for a long qa row: about the whole Python files among `pieces` that end at least
+    def _more_questions(self, pieces: list, body_space: int, reserve: int, exclude: set,
+                        passages: bool = False) -> list:
+        """Further questions for a long qa row (of the row's kind: code or passage questions): about the whole
+        Python (or, for passages, prose) files among `pieces` that end at least
         `far` tokens before the questions, one definition each, up to questions_per_row - 1 of them in
         `reserve` tokens.
         [(document, its row position, QA, answer encoding, question piece)]"""
@@ -422,8 +444,8 @@ class TrainStream:
         count = Counter(doc for *_, doc in pieces)
         files = [(doc, int(starts[n])) for n, (toks, _, doc) in enumerate(pieces)
                  if doc >= 0 and count[doc] == 1 and len(toks) == self.corpus.lengths[doc] <= MAX_QA_SOURCE
-                 and starts[n + 1] <= body_space - self.far and self.corpus.path(doc).endswith(".py")]
-        candidates = [(doc, start, qa) for doc, start in files for qa in self.questions(doc)]
+                 and starts[n + 1] <= body_space - self.far and self._askable(doc, passages)]
+        candidates = [(doc, start, qa) for doc, start in files for qa in self.questions(doc, passages)]
         chosen = []
         for n in self.rng.permutation(len(candidates)):
             doc, start, qa = candidates[int(n)]

@@ -316,3 +316,26 @@ def test_verbatim_chars_match_long_stretches_only():
     assert 10 not in held and 11 not in held  # ":2" is not in the file
     start = len("pkg/mod.py:2: ")
     assert held[start] == text.index("def area")
+
+
+def test_passage_rows_ask_for_a_sentence_held_far_before_and_copy_it(corpus, tok):
+    # passage questions name a sentence of a docstring or prose file by its words; the answer is that
+    # sentence, copied from the row's own text, and its first words sit in the chunk retrieval points at
+    stream = TrainStream(corpus, tok, seq_len=16384, seed=3, task_share=0.0, qa_share=1.0,
+                         questions_per_row=8, passage_share=1.0)
+    rows = list(rows_of(stream, "qa", 4))
+    assert rows and sum(len(row.asked) for row in rows) >= 8
+    for row in rows:
+        starts = [first for first, _ in row.definitions] + [row.ids.size - 1]
+        for (question, answer), (first, chunk), end in zip(row.asked, row.definitions, starts[1:],
+                                                           strict=True):
+            assert " — " not in answer and answer.endswith(".") and len(answer.split()) >= 8  # a sentence
+            assert question.endswith(("?", ".")) and question != answer
+            assert chunk * 64 < row.answer_from - stream.far
+            held = " ".join(tok.decode(row.ids[chunk * 64:(chunk + 3) * 64].tolist()).split())
+            assert " ".join(answer.split()[:3]) in held
+            tokens = [p for p in range(first, end) if row.mask[p + 1]][:-1]  # the answer, not <|end_turn|>
+            copied = [p for p in tokens if p in row.copy_sources]
+            assert len(copied) >= len(tokens) // 2
+    with pytest.raises(ValueError, match="passage_share"):
+        TrainStream(corpus, tok, seq_len=T, seed=0, passage_share=1.5)
