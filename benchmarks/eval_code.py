@@ -11,9 +11,12 @@ the app does), then questions about its Python files (model/data/codeqa.py) are 
   HSA layers and KV heads), mapped to lines through the tokenizer's character offsets.
 - which: "Which function does this: <docstring summary>?" (RepoQA-style) is correct when the answer is the
   definition's name exactly (whitespace, quotes and a final period aside).
-For "where" it also reports how often a chunk covering the definition's first line was among the chunks
-the answer read at all (top-k of any answer token, any HSA layer): low means retrieval never reaches the
-definition; high with a wrong top citation means it is read but outweighed.
+- passage (only when asked for, `--kinds passage`): a sentence of a prose file (README, LICENSE, docs) or
+  a docstring, asked for by its words (model/data/prose.py); correct when the top citation covers the
+  sentence's first line; "quoted" when the answer is the sentence (whitespace and a final period aside).
+For "where" and "passage" it also reports how often a chunk covering the definition's (or sentence's)
+first line was among the chunks the answer read at all (top-k of any answer token, any HSA layer): low
+means retrieval never reaches it; high with a wrong top citation means it is read but outweighed.
 """
 
 import argparse
@@ -29,11 +32,13 @@ import torch
 
 from model import checkpoint
 from model.data.codeqa import QA, code_questions
+from model.data.prose import is_prose, passage_questions
 from model.generate import add_chunk_weights, top_chunk
 from model.tokenizer import Encoding
 from model.train_eval import DeviceMemory, answer, apply_smoke, encode_into, load_for_eval, normalise
 
-KINDS = ("where", "which")
+KINDS = ("where", "which", "passage")
+CITED_KINDS = ("where", "passage")  # scored by the top citation
 SMOKE = dict(questions=6, device="cpu", max_package_tokens=40_000)
 
 
@@ -43,6 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--corpus", type=Path, required=True,
                    help="build folder (its heldout/) or a Corpus folder")
     p.add_argument("--questions", type=int, default=100, help="questions per kind")
+    p.add_argument("--kinds", default="where,which", help=f"question kinds, of {', '.join(KINDS)}")
     p.add_argument("--max-package-tokens", type=int, default=4_000_000, help="skip larger packages")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--seed", type=int, default=0)
@@ -50,6 +56,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--cpu-smoke", action="store_true", help=f"short CPU run: {SMOKE}")
     args = p.parse_args(argv)
     apply_smoke(args, argv if argv is not None else sys.argv[1:], SMOKE)
+    args.kinds = args.kinds.split(",")
+    if unknown := sorted(set(args.kinds) - set(KINDS)):
+        p.error(f"unknown kinds {unknown}; known: {', '.join(KINDS)}")
     return args
 
 
@@ -58,18 +67,23 @@ def pick_questions(corpus, args) -> dict[str, list[tuple[int, QA]]]:
     sizes: dict[str, int] = defaultdict(int)
     for i in range(len(corpus)):
         sizes[corpus.package(i)] += int(corpus.lengths[i])
-    candidates = {kind: [] for kind in KINDS}
+    candidates = {kind: [] for kind in args.kinds}
+    code = bool({"where", "which"} & set(args.kinds))
     for i in random.Random(args.seed).sample(range(len(corpus)), len(corpus)):
         if min(len(found) for found in candidates.values()) >= 4 * args.questions:
             break  # enough to choose from: parsing every held-out file would take minutes
-        if not corpus.path(i).endswith(".py") or sizes[corpus.package(i)] > args.max_package_tokens:
+        path = corpus.path(i)
+        if sizes[corpus.package(i)] > args.max_package_tokens or not (path.endswith(".py") or is_prose(path)):
             continue
-        rng = random.Random(f"{args.seed}:{corpus.path(i)}")
-        for qa in code_questions(corpus.source(i), corpus.path(i), rng):
+        rng = random.Random(f"{args.seed}:{path}")
+        found = code_questions(corpus.source(i), path, rng) if code and path.endswith(".py") else []
+        if "passage" in candidates:
+            found += passage_questions(corpus.source(i), path, rng)
+        for qa in found:
             if qa.kind in candidates:
                 candidates[qa.kind].append((i, qa))
     chosen: dict[str, list[tuple[int, QA]]] = defaultdict(list)
-    for kind in KINDS:
+    for kind in args.kinds:
         random.Random(f"{args.seed}:{kind}").shuffle(candidates[kind])
         for i, qa in candidates[kind][:args.questions]:
             chosen[corpus.package(i)].append((i, qa))
@@ -109,7 +123,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             got, tokens = answer(model, tokenizer, memory, qa.question, max_new)
             sample = {"package": package, "path": corpus.path(i), "kind": qa.kind, "question": qa.question,
                       "expected": qa.answer, "got": got, "line": qa.start_line}
-            if qa.kind == "where":
+            if qa.kind in CITED_KINDS:
                 cited = top_chunk(tokens)
                 sample["cited"], sample["correct"] = None, False
                 if cited is not None:
@@ -127,6 +141,9 @@ def evaluate(args: argparse.Namespace) -> dict:
                 spans = [chunk_lines(encoding, text, chunk, model.cfg.chunk_size)
                          for key, chunk in read if key == key_of[i]]
                 sample["read"] = any(first <= line <= last for first, last in spans)
+                if qa.kind == "passage":
+                    sample["quoted"] = normalise(got) == normalise(qa.answer)
+                    sample["prose"] = is_prose(corpus.path(i))
             else:
                 sample["correct"] = normalise(got) == qa.name
             results["samples"].append(sample)
@@ -139,16 +156,28 @@ def evaluate(args: argparse.Namespace) -> dict:
 
 def table(results: dict) -> str:
     names = {"where": "definition lookup (top citation covers the definition)",
-             "which": "description to function (exact name, RepoQA-style)"}
+             "which": "description to function (exact name, RepoQA-style)",
+             "passage": "passage (top citation covers the sentence)"}
+
+    def row(name: str, hits: list) -> str:
+        return f"| {name} | {100 * sum(hits) / len(hits):.0f}% | {len(hits)} |"
+
     lines = ["| task | accuracy | n |", "|---|---|---|"]
     for kind in KINDS:
         done = [s for s in results["samples"] if s["kind"] == kind]
-        accuracy = f"{100 * sum(s['correct'] for s in done) / len(done):.0f}%" if done else "-"
-        lines.append(f"| {names[kind]} | {accuracy} | {len(done)} |")
-    read = [s["read"] for s in results["samples"] if "read" in s]
-    if read:
-        lines.append(f"| definition's chunk among the chunks the answer read (diagnostic) | "
-                     f"{100 * sum(read) / len(read):.0f}% | {len(read)} |")
+        if done:
+            lines.append(row(names[kind], [s["correct"] for s in done]))
+    passages = [s for s in results["samples"] if s["kind"] == "passage"]
+    if passages:
+        lines.append(row("passage: the answer is the sentence", [s["quoted"] for s in passages]))
+        for prose, source in ((True, "prose files"), (False, "docstrings")):
+            some = [s["correct"] for s in passages if s["prose"] == prose]
+            if some:
+                lines.append(row(f"passage, sentences of {source} (top citation)", some))
+    for kind, what in zip(CITED_KINDS, ("definition's", "passage: the sentence's"), strict=True):
+        read = [s["read"] for s in results["samples"] if s["kind"] == kind]
+        if read:
+            lines.append(row(f"{what} chunk among the chunks the answer read (diagnostic)", read))
     return "\n".join(lines)
 
 
@@ -157,7 +186,7 @@ def write(results: dict, out: Path) -> None:
     out.with_suffix(".json").write_text(json.dumps(results, indent=1))
     packages = "\n".join(f"- {name}: {p['documents']} files, {p['tokens']:,} tokens, "
                          f"{p['questions']} questions" for name, p in results["packages"].items())
-    out.write_text(f"# Code question answering on held-out packages\n\nModel `{results['model']}` "
+    out.write_text(f"# Question answering on held-out packages\n\nModel `{results['model']}` "
                    f"(fingerprint {results['fingerprint']}).\n\n{table(results)}\n\n"
                    f"Projects (held-out packages):\n{packages}\n\nCommand: `{results['command']}`\n")
 

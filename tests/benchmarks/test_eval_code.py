@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from benchmarks.eval_code import chunk_lines, main
 
 
@@ -33,3 +35,29 @@ def test_cpu_smoke_scores_both_kinds(tiny_model_dir, corpus_dir, tmp_path):
         assert sample["read"] or not covers  # the top citation is one of the chunks the answer read
     for sample in by_kind["which"]:
         assert sample["correct"] == (sample["got"].strip() == sample["expected"])
+
+
+def test_passage_questions_are_scored_by_the_sentence_they_ask_for(tiny_model_dir, corpus_dir,
+                                                                    tmp_path):
+    out = tmp_path / "passage.md"
+    assert main(["--model", str(tiny_model_dir), "--corpus", str(corpus_dir), "--cpu-smoke",
+                 "--kinds", "passage", "--questions", "2", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "| passage (top citation covers the sentence) |" in text and "definition lookup" not in text
+    samples = json.loads(out.with_suffix(".json").read_text())["samples"]
+    assert len(samples) == 2 and {s["kind"] for s in samples} == {"passage"}
+    for sample in samples:
+        assert sample["path"].startswith("json/")
+        assert sample["expected"].endswith(".") and len(sample["expected"].split()) >= 8  # a sentence
+        cited = sample["cited"]
+        covers = (cited is not None and cited[0] == sample["path"]
+                  and cited[1] <= sample["line"] + 1 <= cited[2])
+        assert sample["correct"] == covers
+        got = " ".join(sample["got"].split()).rstrip(".")
+        assert sample["quoted"] == (got == sample["expected"].rstrip("."))
+
+
+def test_an_unknown_kind_is_refused(tiny_model_dir, corpus_dir, capsys):
+    with pytest.raises(SystemExit):
+        main(["--model", str(tiny_model_dir), "--corpus", str(corpus_dir), "--kinds", "where,how"])
+    assert "unknown kinds ['how']" in capsys.readouterr().err
