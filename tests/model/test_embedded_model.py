@@ -61,6 +61,6 @@ def test_the_embedded_model_answers_with_the_needle_in_held_out_code():
     cited = sum(s.cited for s in samples)
     exact = sum(s.correct for s in samples)
     assert tokens > 2500 and cited >= 8, f"{cited}/10 answers drew most on the needle's chunk"
-    # 10 of 10 measured (sessions 4, 5 and 6); the session-3 model, which cited but did not copy, got 0
+    # 10 of 10 measured (sessions 4 to 7); the session-3 model, which cited but did not copy, got 0
     assert exact >= 8, f"{exact}/10 answers were the needle's value: " + "; ".join(
         f"{s.expected!r} -> {s.got!r}" for s in samples if not s.correct)
