@@ -1,4 +1,4 @@
-"""Code question answering on held-out packages: definition lookup by citation, description-to-function.
+"""Question answering on held-out packages: definition lookup by citation, description-to-function, passages.
 
     python -m benchmarks.eval_code --model resources/model --corpus .train/corpus --questions 100 \\
         --device cuda --out docs/eval-code.md

@@ -7,7 +7,7 @@ The sample project (resources/sample: the textstats package and services-agreeme
 app's own path (`Engine.ask`, as `folio ask` and the window do). The questions were written by hand for
 this contract, which no training row contains; each names the clause(s) that answer it by a phrase of
 their text. A question counts as
-- cited when the first citation is a page of the contract whose text holds one of those phrases,
+- cited when the first citation is a passage of the contract holding one of those phrases,
 - quoted when the answer itself holds one of them (whitespace and case aside).
 """
 
@@ -76,6 +76,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def evaluate(args: argparse.Namespace) -> dict:
     home = tempfile.mkdtemp(prefix="folio-eval-contract-")
+    before = os.environ.get("FOLIO_HOME")
     os.environ["FOLIO_HOME"] = home  # the user's projects are never touched
     try:
         from app.core.engine import EMBEDDED_MODEL, Engine
@@ -104,6 +105,10 @@ def evaluate(args: argparse.Namespace) -> dict:
                 "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "samples": samples,
                 "command": "python -m benchmarks.eval_contract " + " ".join(args.argv)}
     finally:
+        if before is None:
+            os.environ.pop("FOLIO_HOME", None)
+        else:
+            os.environ["FOLIO_HOME"] = before
         shutil.rmtree(home, ignore_errors=True)
 
 
@@ -111,7 +116,7 @@ def table(results: dict) -> str:
     samples = results["samples"]
     n = len(samples)
     lines = ["| measure | share | of |", "|---|---|---|"]
-    for key, name in (("cited", "first citation is the answering clause's page"),
+    for key, name in (("cited", "first citation holds the answering clause"),
                       ("quoted", "answer quotes the answering clause"),
                       ("contract_cited", "the contract among the citations")):
         lines.append(f"| {name} | {100 * sum(s[key] for s in samples) / n:.0f}% | {n} |")

@@ -1,6 +1,7 @@
 """Print one training row of a given kind, decoded, for a human to check.
 
     python -m model.data.show --corpus data/corpus/train --kind single [--seq-len 4096] [--seed 0]
+    python -m model.data.show --corpus data/corpus/train --kind qa --passages   # a passage-question row
 
 Each document of the row is shown with its length; long ones are elided in the middle. Text that is not
 learnt (needles, the question) is shown inside [[...]].
@@ -45,8 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kind", default="single", choices=ROW_KINDS)
     parser.add_argument("--seq-len", type=int, default=4096)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--passages", action="store_true", help="qa rows ask passage questions (prose.py)")
     args = parser.parse_args(argv)
-    stream = TrainStream(Corpus.load(args.corpus), Tokenizer.load(), seq_len=args.seq_len, seed=args.seed)
+    stream = TrainStream(Corpus.load(args.corpus), Tokenizer.load(), seq_len=args.seq_len, seed=args.seed,
+                         passage_share=1.0 if args.passages else 0.0)
     print(describe(stream, args.kind))
     return 0
 
