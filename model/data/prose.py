@@ -48,6 +48,7 @@ _FENCE = re.compile(r"```|~~~")
 _UNDERLINE = re.compile(r"([=\-~^\"'`#*+_:.])\1{2,}")
 _HASH_HEADING = re.compile(r"#{1,6}\s+(.*?)[\s#]*")
 _BULLET = re.compile(r"(?:[-*+•]|\d{1,3}[.)]|\(?[a-zA-Z0-9]{1,3}\))\s+")
+_ARGUMENT = re.compile(r"\*{0,2}[A-Za-z_]\w*(?: \([^)]*\))?: ")  # "overflow (str, optional): How to ..."
 _NUMBERED = re.compile(  # "7. Limitation of Liability", "ARTICLE 7 - LIMITATION OF LIABILITY", "2.1 Scope"
     r"(?:(?:ARTICLE|Article|SECTION|Section|CHAPTER|Chapter|PART|Part)\s+(?:\d{1,3}(?:\.\d{1,3})*|[IVXLC]{1,6})"
     r"\.?|\d{1,3}(?:\.\d{1,3})+\.?|\d{1,3}\.|[IVX]{1,5}\.)\s*[-–—:.]?\s+(\S.*)")
@@ -212,8 +213,8 @@ def _paragraphs(lines: list[tuple[int, str]], base: int, hash_headings: bool,
             continue
         if not para and stripped.endswith(":") and not stripped.endswith("::") and len(stripped.split()) <= 3:
             continue  # a label ("Args:", "Returns:"): what follows is a paragraph of its own
-        if para and _BULLET.match(stripped):
-            flush()  # the next item of a list
+        if para and (_BULLET.match(stripped) or _ARGUMENT.match(stripped)):
+            flush()  # the next item of a list, or of a docstring's arguments
         text = stripped
         if not para:
             first_line, para_indent = stripped, indent

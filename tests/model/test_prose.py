@@ -339,3 +339,19 @@ def test_random_text_never_raises():
         for path in ("x.md", "x.rst", "COPYING", "x.py"):
             for qa in passage_questions(text, path, random.Random(trial)):
                 check_placed(qa, text)
+
+
+def test_a_docstring_argument_does_not_join_the_sentence_before_it():
+    # Google-style argument lines start a paragraph of their own: the sentence before one ends there
+    source = '''def show(overflow=None):
+    """Print the screen to the console without scrolling the terminal window at all.
+
+    Args:
+        justify (str, optional): Justify method for every line of the rendered screen. Defaults to None.
+        overflow (OverflowMethod, optional): How to handle overflowing locals, or None to disable it.
+    """
+'''
+    for seed in SEEDS:
+        answers = [qa.answer for qa in passage_questions(source, "pkg/screen.py", random.Random(seed))]
+        assert "Print the screen to the console without scrolling the terminal window at all." in answers
+        assert not [a for a in answers if "Defaults to None" in a and "overflow" in a], answers
