@@ -79,7 +79,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     before = os.environ.get("FOLIO_HOME")
     os.environ["FOLIO_HOME"] = home  # the user's projects are never touched
     try:
-        from app.core.engine import EMBEDDED_MODEL, Engine
+        from app.core.engine import Engine
         from model.checkpoint import fingerprint
 
         project = Path(home) / "sample"
@@ -99,8 +99,9 @@ def evaluate(args: argparse.Namespace) -> dict:
             })
             print(f"{samples[-1]['cited']:d} {samples[-1]['quoted']:d}  {question}\n    -> "
                   f"{answer.answer[:160]!r}  [{samples[-1]['first_citation']}]", flush=True)
-        folder = args.model or EMBEDDED_MODEL
-        return {"model": str(args.model or "resources/model (embedded)"), "fingerprint": fingerprint(folder),
+        # the loaded model's own fingerprint (the folder's, without reading its shards again)
+        return {"model": str(args.model or "resources/model (embedded)"),
+                "fingerprint": fingerprint(engine.model),
                 "device": engine.device, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
                 "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "samples": samples,
                 "command": "python -m benchmarks.eval_contract " + " ".join(args.argv)}
