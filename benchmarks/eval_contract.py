@@ -9,6 +9,10 @@ this contract, which no training row contains; each names the clause(s) that ans
 their text. A question counts as
 - cited when the first citation is a passage of the contract holding one of those phrases,
 - quoted when the answer itself holds one of them (whitespace and case aside).
+Then the same questions are asked again, in order, as follow-ups in one chat session (`ask --session`:
+the earlier turns go into the question document), scored the same way, and an answer counts as a repeat
+when it equals an earlier answer of that chat (whitespace and case aside): the model copying its last
+answer instead of answering the new question.
 """
 
 from __future__ import annotations
@@ -63,6 +67,30 @@ def holds(text: str, phrases: tuple[str, ...]) -> bool:
     return any(flat(phrase) in flat(text) for phrase in phrases)
 
 
+def repeats(answers: list[str]) -> list[bool]:
+    """For each answer of one chat, in order: does it equal an earlier one (whitespace and case aside)?"""
+    seen: set[str] = set()
+    flags = []
+    for answer in answers:
+        flags.append(bool(flat(answer)) and flat(answer) in seen)  # an empty answer repeats nothing
+        seen.add(flat(answer))
+    return flags
+
+
+def score(question: str, phrases: tuple[str, ...], answer) -> dict:
+    first = answer.citations[0] if answer.citations else None
+    sample = {
+        "question": question, "answer": answer.answer, "phrases": list(phrases),
+        "first_citation": first.label if first else None,
+        "cited": bool(first and first.path == CONTRACT and holds(first.text, phrases)),
+        "quoted": holds(answer.answer, phrases),
+        "contract_cited": any(c.path == CONTRACT for c in answer.citations),
+    }
+    print(f"{sample['cited']:d} {sample['quoted']:d}  {question}\n    -> "
+          f"{answer.answer[:160]!r}  [{sample['first_citation']}]", flush=True)
+    return sample
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks.eval_contract", description=__doc__.split("\n")[0])
     p.add_argument("--model", type=Path, help="model folder (default: the embedded model)")
@@ -89,21 +117,20 @@ def evaluate(args: argparse.Namespace) -> dict:
         samples = []
         for question, phrases in QUESTIONS.items():
             answer = engine.ask([str(project)], question, max_new_tokens=args.max_new_tokens, refresh=False)
-            first = answer.citations[0] if answer.citations else None
-            samples.append({
-                "question": question, "answer": answer.answer, "phrases": list(phrases),
-                "first_citation": first.label if first else None,
-                "cited": bool(first and first.path == CONTRACT and holds(first.text, phrases)),
-                "quoted": holds(answer.answer, phrases),
-                "contract_cited": any(c.path == CONTRACT for c in answer.citations),
-            })
-            print(f"{samples[-1]['cited']:d} {samples[-1]['quoted']:d}  {question}\n    -> "
-                  f"{answer.answer[:160]!r}  [{samples[-1]['first_citation']}]", flush=True)
+            samples.append(score(question, phrases, answer))
+        print("one chat:", flush=True)
+        chat = []
+        for question, phrases in QUESTIONS.items():
+            answer = engine.ask([str(project)], question, session="eval-contract",
+                                max_new_tokens=args.max_new_tokens, refresh=False)
+            chat.append(score(question, phrases, answer))
+        for sample, repeat in zip(chat, repeats([s["answer"] for s in chat]), strict=True):
+            sample["repeat"] = repeat
         # the loaded model's own fingerprint (the folder's, without reading its shards again)
         return {"model": str(args.model or "resources/model (embedded)"),
                 "fingerprint": fingerprint(engine.model),
                 "device": engine.device, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "samples": samples,
+                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "samples": samples, "chat": chat,
                 "command": "python -m benchmarks.eval_contract " + " ".join(args.argv)}
     finally:
         if before is None:
@@ -121,15 +148,24 @@ def table(results: dict) -> str:
                       ("quoted", "answer quotes the answering clause"),
                       ("contract_cited", "the contract among the citations")):
         lines.append(f"| {name} | {100 * sum(s[key] for s in samples) / n:.0f}% | {n} |")
+    chat = results["chat"]
+    follow_ups = chat[1:]  # the first answer of the chat has nothing earlier to repeat
+    lines.append(f"| one chat: answer repeats an earlier answer of the chat | "
+                 f"{100 * sum(s['repeat'] for s in follow_ups) / len(follow_ups):.0f}% | {len(follow_ups)} |")
+    for key, name in (("cited", "one chat: first citation holds the answering clause"),
+                      ("quoted", "one chat: answer quotes the answering clause")):
+        lines.append(f"| {name} | {100 * sum(s[key] for s in chat) / len(chat):.0f}% | {len(chat)} |")
     return "\n".join(lines)
 
 
-def answers(results: dict) -> str:
-    rows = ["| question | answer | first citation | cited | quoted |", "|---|---|---|---|---|"]
-    for s in results["samples"]:
+def answers(samples: list[dict], chat: bool = False) -> str:
+    rows = ["| question | answer | first citation | cited | quoted |" + (" repeat |" if chat else ""),
+            "|---|---|---|---|---|" + ("---|" if chat else "")]
+    for s in samples:
         text = re.sub(r"\s+", " ", s["answer"]).replace("|", "\\|")[:140]
         rows.append(f"| {s['question']} | {text} | {s['first_citation'] or '-'} | "
-                    f"{'yes' if s['cited'] else 'no'} | {'yes' if s['quoted'] else 'no'} |")
+                    f"{'yes' if s['cited'] else 'no'} | {'yes' if s['quoted'] else 'no'} |"
+                    + (f" {'yes' if s['repeat'] else 'no'} |" if chat else ""))
     return "\n".join(rows)
 
 
@@ -144,7 +180,10 @@ def main(argv=None) -> int:
         args.out.write_text(f"# Plain questions about the sample contract\n\nModel `{r['model']}` "
                             f"(fingerprint {r['fingerprint']}); {r['date']}, {r['machine']}, "
                             f"device {r['device']}.\n\n"
-                            f"{table(r)}\n\n{answers(r)}\n\nCommand: `{r['command']}`\n")
+                            f"{table(r)}\n\n{answers(r['samples'])}\n\n"
+                            "The same questions, in order, in one chat:\n\n"
+                            f"{answers(r['chat'], chat=True)}\n\n"
+                            f"Command: `{r['command']}`\n")
     return 0
 
 

@@ -80,6 +80,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--passage-share", type=float, default=0.0,
                    help="share of qa rows that ask passage questions (a sentence of a prose file or a "
                         "docstring, named by its words; model/data/prose.py) instead of code questions")
+    p.add_argument("--turns-share", type=float, default=0.0,
+                   help="share of qa rows with several questions that ask them as chats of 2-5 turns (one "
+                        "question document: earlier questions and answers, then the next question)")
     p.add_argument("--answer-weight", type=float, default=0.0,
                    help="loss = mean over all targets + this x mean over the answers of question documents")
     p.add_argument("--retrieval-weight", type=float, default=0.0,
@@ -207,7 +210,7 @@ class Trainer:
         return TrainStream(self.corpus, self.tokenizer, seq_len=seq_len, seed=args.seed,
                            task_share=args.task_share, qa_share=args.qa_share,
                            task_kinds=args.task_kinds.split(","), questions_per_row=args.qa_per_row,
-                           passage_share=args.passage_share)
+                           passage_share=args.passage_share, turns_share=args.turns_share)
 
     def _set_phase(self, phase: Phase) -> None:
         self.prefetcher.close()

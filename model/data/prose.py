@@ -7,9 +7,12 @@ A question names 2-3 distinctive words of its sentence, or a short phrase of it,
 sentence of the file holds them all: the answer is then that one sentence, and the chunk holding its
 start_line the retrieval target. A sentence that opens a section can instead be asked by its heading
 ("What does the section on Limitation of Liability say?"). Words are sometimes asked without their plural
-"s", as a user might type them, so that an exact match is not needed. The answer is the sentence as written,
-its whitespace collapsed, so that every token of it can be copied from the source: code, tables, headings
-and sentences heavy with markup are left out rather than cleaned up.
+"s", as a user might type them, so that an exact match is not needed. With `varied` (the training stream's
+questions) half of them take a form a user types instead: another frame ("How does it handle late payment
+and interest?", "Which part covers invoice and receipt?", bare keywords), the words in any order, and for a
+sentence that counts a unit ("within thirty (30) days"), "How many days ...?". The answer is the sentence as
+written, its whitespace collapsed, so that every token of it can be copied from the source: code, tables,
+headings and sentences heavy with markup are left out rather than cleaned up.
 """
 
 from __future__ import annotations
@@ -88,6 +91,18 @@ _THREE_WORDS = ("What is said about {words}?", "What does it say about {words}?"
 _PHRASE = ("What does the text say about {words}?", "What does it say about {words}?",
            "Find the passage about {words}.", "What is said about {words}?")
 _IN_FILE = "What does {basename} say about {words}?"
+_USER = ("How does it handle {words}?", "What are the rules on {words}?", "What happens with {words}?",
+         "Is there anything on {words}?", "Tell me about {words}.", "Where does it talk about {words}?",
+         "What is the rule for {words}?", "Which part covers {words}?",
+         "What do I need to know about {words}?", "Anything about {words}?",
+         "What does it say regarding {words}?", "Explain {words}.", "{words}?")
+_HOW_MANY = ("How many {unit} for {words}?", "How many {unit} does it give for {words}?",
+             "Within how many {unit} {words}?", "How many {unit}: {words}?")
+_UNITS = ("seconds minutes hours days weeks months years times percent bytes characters lines items entries "
+          "copies attempts retries levels").split()
+_COUNTED = re.compile(r"\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                      r"fifteen|twenty|thirty|forty|fifty|sixty|ninety|hundred)(?:-\w+)?\)?\s+(?:\(\d+\)\s+)?"
+                      r"(" + "|".join(_UNITS) + r")\b", re.IGNORECASE)
 _SECTION = ("What does the section on {heading} say?", "What does it say about {lower}?",
             "What does the {heading} section say?")
 
@@ -352,8 +367,24 @@ def _singular(word: str) -> str | None:
     return None
 
 
+def _user_form(shown: list[str], text: str, rng: random.Random, phrase: bool = False) -> str:
+    """The words in a frame a user might type: any order (a phrase keeps its own), joined by "and", commas
+    or nothing; "How many days ...?" when the sentence counts a unit the words leave out."""
+    counted = {m.group(1).lower() for m in _COUNTED.finditer(text)} - {w.lower() for w in shown}
+    if not phrase:
+        shown = rng.sample(shown, len(shown)) if rng.random() < 0.5 else shown
+        joiner = rng.choice((" and ", ", ", " "))
+        words = joiner.join(shown) if joiner != " and " else ", ".join(shown[:-1]) + " and " + shown[-1]
+    else:
+        words = " ".join(shown)
+    if counted and rng.random() < 0.7:
+        return rng.choice(_HOW_MANY).format(unit=rng.choice(sorted(counted)), words=words)
+    frame = rng.choice(_USER)
+    return frame.format(words=words[:1].upper() + words[1:] if frame.startswith("{") else words)
+
+
 def _passage_question(index: int, sentence: _Sentence, occurs: dict[str, set[int]], basename: str,
-                      rng: random.Random) -> str | None:
+                      rng: random.Random, varied: bool = False) -> str | None:
     """A question naming words (or a phrase) of the sentence that no other sentence of the file holds."""
     text = sentence.text
     candidates: dict[str, tuple[int, str]] = {}  # lowercase word -> (character offset, word as written)
@@ -394,6 +425,8 @@ def _passage_question(index: int, sentence: _Sentence, occurs: dict[str, set[int
             shown = [_shown(w, start + k == 0, shouting) for k, w in enumerate(phrase)]
             if rng.random() < 0.25 and (singular := _singular(shown[-1])):
                 shown[-1] = singular
+            if varied and rng.random() < 0.5:
+                return _user_form(shown, text, rng, phrase=True)
             return rng.choice(_PHRASE).format(words=" ".join(shown))
 
     wanted = 3 if rng.random() < 0.3 else 2
@@ -414,6 +447,8 @@ def _passage_question(index: int, sentence: _Sentence, occurs: dict[str, set[int
         if plural:
             k = rng.choice(plural)
             shown[k] = _singular(shown[k]) or shown[k]
+    if varied and rng.random() < 0.5:
+        return _user_form(shown, text, rng)
     words = f"{shown[0]} and {shown[1]}" if len(shown) == 2 else f"{', '.join(shown[:-1])} and {shown[-1]}"
     if rng.random() < 0.08:
         return _IN_FILE.format(basename=basename, words=words)
@@ -427,7 +462,7 @@ def _placed(sentence: _Sentence, lines: list[str]) -> bool:
 
 
 def _questions(sentences: list[_Sentence], headings: list[str], lines: list[str], basename: str,
-               rng: random.Random) -> list[QA]:
+               rng: random.Random, varied: bool) -> list[QA]:
     """One question for each sentence worth asking that can be told apart; the first one of a section with
     a heading of its own is asked by that heading."""
     occurs: defaultdict[str, set[int]] = defaultdict(set)  # word -> the sentences holding it
@@ -455,7 +490,7 @@ def _questions(sentences: list[_Sentence], headings: list[str], lines: list[str]
                 shown = heading.lower() if heading.isupper() else heading
                 question = rng.choice(_SECTION).format(heading=shown, lower=heading.lower())
         if question is None:
-            question = _passage_question(i, sentence, occurs, basename, rng)
+            question = _passage_question(i, sentence, occurs, basename, rng, varied)
         if question is None:
             continue
         name = f"L{sentence.start_line}"
@@ -480,10 +515,11 @@ def is_prose(path: str) -> bool:
     return suffix in PROSE_SUFFIXES or basename.upper().startswith(LICENSE_NAMES)
 
 
-def passage_questions(source: str, path: str, rng: random.Random) -> list[QA]:
+def passage_questions(source: str, path: str, rng: random.Random, varied: bool = False) -> list[QA]:
     """Questions answered by one sentence of a prose file (is_prose) or of a .py file's docstrings, at most
-    one per sentence and MAX_QUESTIONS per file, in source order; phrasing varies with `rng`. [] for other
-    files and for anything that cannot be read."""
+    one per sentence and MAX_QUESTIONS per file, in source order; phrasing varies with `rng`, and with
+    `varied` half the questions take a user's forms (_user_form). [] for other files and for anything that
+    cannot be read."""
     basename, suffix = _name_and_suffix(path)
     try:
         if is_prose(path):
@@ -492,6 +528,6 @@ def passage_questions(source: str, path: str, rng: random.Random) -> list[QA]:
             sentences, headings = _docstring_sentences(source), [""]
         else:
             return []
-        return _questions(sentences, headings, source.split("\n"), basename, rng)
+        return _questions(sentences, headings, source.split("\n"), basename, rng, varied)
     except Exception:  # a data loader must not stop on one odd file
         return []

@@ -2,6 +2,7 @@
 
     python -m model.data.show --corpus data/corpus/train --kind single [--seq-len 4096] [--seed 0]
     python -m model.data.show --corpus data/corpus/train --kind qa --passages   # a passage-question row
+    python -m model.data.show --corpus data/corpus/train --kind qa --seq-len 16384 --questions 8 --chats
 
 Each document of the row is shown with its length; long ones are elided in the middle. Text that is not
 learnt (needles, the question) is shown inside [[...]].
@@ -28,6 +29,8 @@ def describe(stream: TrainStream, kind: str, edge: int = 300) -> str:
         ids, mask = row.ids[at], row.mask[at]
         real = ids != tok.pad_id
         ids, mask = ids[real], mask[real]
+        if not len(ids):
+            continue  # padding after the last document
         text, start = [], 0
         for end in [*np.flatnonzero(np.diff(mask.astype(np.int8))) + 1, len(ids)]:
             piece = tok.decode(ids[start:end].tolist(), skip_special=False)
@@ -47,9 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seq-len", type=int, default=4096)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--passages", action="store_true", help="qa rows ask passage questions (prose.py)")
+    parser.add_argument("--questions", type=int, default=1, help="questions per qa row")
+    parser.add_argument("--chats", action="store_true", help="a qa row's questions are asked as chats")
     args = parser.parse_args(argv)
     stream = TrainStream(Corpus.load(args.corpus), Tokenizer.load(), seq_len=args.seq_len, seed=args.seed,
-                         passage_share=1.0 if args.passages else 0.0)
+                         passage_share=1.0 if args.passages else 0.0, questions_per_row=args.questions,
+                         turns_share=1.0 if args.chats else 0.0)
     print(describe(stream, args.kind))
     return 0
 

@@ -10,7 +10,10 @@ does; doc_ids number them 0.. within the row), the last body document cut to fit
   questions_per_row > 1 a long row ends in several question documents, about the row's files that end at
   least `far` tokens before them (a project read once, asked many things). With passage_share, that share
   of qa rows asks passage questions instead (prose.py: a sentence of a prose file or docstring, found by
-  its words and copied), about a prose file or a Python file and the row's other files.
+  its words and copied), about a prose file or a Python file and the row's other files. With turns_share,
+  that share of the long qa rows joins its questions into chats of 2-5 turns (one question document, the
+  earlier (question, answer) turns before the last question, as Engine.ask builds a follow-up), so that
+  the answer follows the last question rather than the ones before it.
 Targets are next-token ids inside a document, IGNORE (-100) elsewhere: on padding, at document ends, on the
 needle sentences and on the question; in a question document only the answer (and <|end_turn|>) is learnt.
 """
@@ -129,7 +132,8 @@ class Row:
 class TrainStream:
     def __init__(self, corpus: Corpus, tokenizer: Tokenizer, *, seq_len: int, seed: int,
                  task_share: float = 0.25, qa_share: float = 0.15, packages: Sequence[str] | None = None,
-                 task_kinds: Sequence[str] = KINDS, questions_per_row: int = 1, passage_share: float = 0.0):
+                 task_kinds: Sequence[str] = KINDS, questions_per_row: int = 1, passage_share: float = 0.0,
+                 turns_share: float = 0.0):
         if seq_len % CHUNK or seq_len < 4 * CHUNK:
             raise ValueError(f"seq_len must be a multiple of {CHUNK} and at least {4 * CHUNK}, got {seq_len}")
         self.corpus, self.tokenizer = corpus, tokenizer
@@ -144,6 +148,9 @@ class TrainStream:
         if not 0.0 <= passage_share <= 1.0:
             raise ValueError(f"passage_share must be within [0, 1], got {passage_share}")
         self.passage_share = passage_share
+        if not 0.0 <= turns_share <= 1.0:
+            raise ValueError(f"turns_share must be within [0, 1], got {turns_share}")
+        self.turns_share = turns_share
         # a question per 1K tokens at most: a short row stays mostly file
         self.questions_per_row = min(questions_per_row, max(1, seq_len // 1024))
         wanted = None if packages is None else set(packages)
@@ -386,8 +393,10 @@ class TrainStream:
             if len(self._qa_cache) >= QA_CACHE_SIZE:
                 self._qa_cache.clear()
             rng = random.Random(self.seed * 1_000_003 + doc)
-            ask = passage_questions if passages else code_questions
-            self._qa_cache[key] = ask(self.corpus.source(doc), self.corpus.path(doc), rng)
+            source, path = self.corpus.source(doc), self.corpus.path(doc)
+            # passage questions in a user's forms too (prose.py, varied); eval_code asks the plain forms
+            self._qa_cache[key] = passage_questions(source, path, rng, varied=True) if passages \
+                else code_questions(source, path, rng)
         return self._qa_cache[key]
 
     def _askable(self, doc: int, passages: bool) -> bool:
@@ -423,15 +432,40 @@ class TrainStream:
         asked = [(doc, before, qa, answer, first)]
         if reserve:
             asked += self._more_questions(pieces, body_space, reserve, {(doc, qa.name)}, passages)
-        row = self._pack(pieces, [piece for *_, piece in asked], "qa", qa.question, qa.answer)
-        at = row.answer_from  # where each question document starts
-        for file, start, asked_qa, encoded, piece in asked:
-            prompt = len(piece[0]) - len(encoded.ids) - 1  # the question document before the answer
-            self._locate(row, file, start, asked_qa, encoded, at + prompt - 1)
-            row.asked.append((asked_qa.question, asked_qa.answer))
-            at += padded(len(piece[0]))
+        # chats (drawn only when asked for): runs of 2-5 questions become one question document
+        chats = self._chats(len(asked)) if len(asked) > 1 and self.turns_share > 0 \
+            and self.rng.random() < self.turns_share else [[n] for n in range(len(asked))]
+        tails, bases = [], []  # a tail per chat; per question, where its piece starts within its tail
+        for chat in chats:
+            toks, mask = [], []
+            for n in chat:
+                piece_toks, piece_mask, _ = asked[n][4]
+                skip = 1 if toks else 0  # a later turn continues the document: no second <|doc_start|>
+                bases.append(sum(map(len, toks)) - skip)
+                toks.append(piece_toks[skip:])
+                mask.append(piece_mask[skip:])
+            tails.append((np.concatenate(toks), np.concatenate(mask), -1))
+        row = self._pack(pieces, tails, "qa", qa.question, qa.answer)
+        at, n = row.answer_from, 0  # where each question document starts
+        for chat, tail in zip(chats, tails, strict=True):
+            for _ in chat:
+                file, start, asked_qa, encoded, piece = asked[n]
+                prompt = len(piece[0]) - len(encoded.ids) - 1  # the question document before the answer
+                self._locate(row, file, start, asked_qa, encoded, at + bases[n] + prompt - 1)
+                row.asked.append((asked_qa.question, asked_qa.answer))
+                n += 1
+            at += padded(len(tail[0]))
         row.source_chunk = row.definitions[0][1]
         return row
+
+    def _chats(self, count: int) -> list[list[int]]:
+        """Questions 0..count-1 split into runs of 2-5 (a last single question stays on its own)."""
+        chats, n = [], 0
+        while n < count:
+            size = int(self.rng.integers(2, 6))
+            chats.append(list(range(n, min(n + size, count))))
+            n += size
+        return chats
 
     def _more_questions(self, pieces: list, body_space: int, reserve: int, exclude: set,
                         passages: bool = False) -> list:

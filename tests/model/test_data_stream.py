@@ -235,6 +235,38 @@ def test_a_long_qa_row_asks_several_questions_each_about_a_file_far_before_it(co
         TrainStream(corpus, tok, seq_len=T, seed=0, questions_per_row=0)
 
 
+def test_chat_rows_ask_follow_ups_in_one_document_as_the_app_does(corpus, tok):
+    # a chat: one question document holding the earlier turns, in the prompt format Engine.ask builds for
+    # a follow-up; each turn's answer is learnt and retrieves its own definition
+    stream = TrainStream(corpus, tok, seq_len=16384, seed=9, questions_per_row=8, turns_share=1.0)
+    rows = [row for row in rows_of(stream, "qa", 4) if len(row.asked) > 2]
+    assert rows
+    chats = 0
+    for row in rows:
+        tails = [(a, b) for a, b in documents(row.doc_ids) if a >= row.answer_from and row.mask[a:b].any()]
+        assert len(tails) < len(row.asked)  # questions share documents
+        turns = iter(zip(row.asked, row.definitions, strict=True))
+        positions = [p for p in range(16383) if row.answer_from <= p and row.mask[p + 1]]
+        wanted = row.retrieval_targets(positions)
+        for start, end in tails:
+            ids = row.ids[start:end]
+            ids = ids[ids != tok.pad_id].tolist()
+            count = ids.count(tok.role_ids["user"])
+            chats += count > 1
+            held = [next(turns) for _ in range(count)]
+            messages = [m for (question, answer), _ in held
+                        for m in (("user", question), ("assistant", answer))]
+            assert ids == tok.chat(messages, add_generation_prompt=False)
+            for (_, answer), (first, chunk) in held:
+                assert start < first < end and row.ids[first] == tok.role_ids["assistant"]
+                own = [p for p in positions if first <= p < first + len(tok.encode(answer))]
+                assert own and {wanted[p] for p in own if p not in row.copy_sources} <= {chunk}
+        assert next(turns, None) is None
+    assert chats
+    with pytest.raises(ValueError, match="turns_share"):
+        TrainStream(corpus, tok, seq_len=T, seed=0, turns_share=1.5)
+
+
 def test_token_positions_match_the_tokenizer_offsets_without_re_tokenizing(corpus, tok):
     stream = TrainStream(corpus, tok, seq_len=T, seed=0)
     rng = np.random.default_rng(0)

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from model.data.prose import MAX_QUESTIONS, is_prose, passage_questions
+from model.data.prose import _HOW_MANY, _USER, MAX_QUESTIONS, is_prose, passage_questions
 
 SEEDS = range(12)
 
@@ -253,6 +253,51 @@ def test_plain_words_stand_in_for_plurals_sometimes():
                 answer = words_of(qa.answer)
                 seen.update("exact" if w.lower() in answer else "plural" for w in asked_words(qa.question))
     assert seen == {"plural", "exact"}
+
+
+def frame_words(question: str) -> tuple[str, str] | None:
+    """(frame, the words it holds) when the question takes one of a user's forms; None for a plain form."""
+    bare = "{words}?"  # tried last: it matches any question
+    for frame in (*[f for f in _USER if f != bare], *_HOW_MANY, bare):
+        if frame == bare and re.search(r"^What (does|is said).* about |^Find the passage about ", question):
+            return None
+        pattern = re.escape(frame).replace(r"\{words\}", "(?P<words>.+)")
+        pattern = pattern.replace(r"\{unit\}", "(?P<unit>[a-z]+)")
+        match = re.fullmatch(pattern, question, flags=re.IGNORECASE)
+        if match:
+            return frame, match.group("words")
+    return None
+
+
+def test_varied_questions_take_a_users_forms_and_still_name_their_sentence():
+    # a user does not quote the sentence's words in order after "What does it say about": the stream's
+    # questions (varied) take other frames, other orders, "How many days ...?", and still name the sentence
+    frames, orders, plain = set(), set(), 0
+    for seed in range(60):
+        found = passage_questions(GUIDE, "billing.md", random.Random(seed), varied=True)
+        assert {qa.answer for qa in found} == set(GUIDE_SENTENCES)
+        for qa in found:
+            if qa.answer in GUIDE_SENTENCES[:2]:
+                continue  # asked by their section's heading
+            form = frame_words(qa.question)
+            if form is None:
+                check_identifies(qa, GUIDE_SENTENCES)
+                plain += 1
+                continue
+            frame, words = form
+            frames.add(frame)
+            named = re.findall(r"[a-z]+", words.lower().replace(" and ", " "))
+            answer = words_of(qa.answer)
+            assert named and all(w in answer or f"{w}s" in answer for w in named), qa
+            assert not [s for s in GUIDE_SENTENCES if s != qa.answer and set(named) <= words_of(s)], qa
+            positions = [qa.answer.lower().find(w) for w in named]
+            orders.add(positions == sorted(positions))
+            if frame in _HOW_MANY:
+                # "two percent", "within five business days"
+                counted = {GUIDE_SENTENCES[2]: "percent", GUIDE_SENTENCES[3]: "days"}
+                assert f"many {counted[qa.answer]}" in qa.question.lower(), qa
+    assert plain > 60 and len(frames) > len(_USER) // 2 and orders == {True, False}
+    assert frames & set(_HOW_MANY)
 
 
 def test_same_seed_same_questions():
