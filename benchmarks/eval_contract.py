@@ -8,7 +8,8 @@ app's own path (`Engine.ask`, as `folio ask` and the window do). The questions w
 this contract, which no training row contains; each names the clause(s) that answer it by a phrase of
 their text. A question counts as
 - cited when the first citation is a passage of the contract holding one of those phrases,
-- quoted when the answer itself holds one of them (whitespace and case aside).
+- quoted when the answer itself holds one of them (whitespace and case aside);
+and whether any of its citations (the chips a user can click) is a passage of the contract holding one.
 Then the same questions are asked again, in order, as follow-ups in one chat session (`ask --session`:
 the earlier turns go into the question document), scored the same way, and an answer counts as a repeat
 when it equals an earlier answer of that chat (whitespace and case aside): the model copying its last
@@ -85,6 +86,7 @@ def score(question: str, phrases: tuple[str, ...], answer) -> dict:
         "cited": bool(first and first.path == CONTRACT and holds(first.text, phrases)),
         "quoted": holds(answer.answer, phrases),
         "contract_cited": any(c.path == CONTRACT for c in answer.citations),
+        "clause_cited": any(c.path == CONTRACT and holds(c.text, phrases) for c in answer.citations),
     }
     print(f"{sample['cited']:d} {sample['quoted']:d}  {question}\n    -> "
           f"{answer.answer[:160]!r}  [{sample['first_citation']}]", flush=True)
@@ -146,6 +148,7 @@ def table(results: dict) -> str:
     lines = ["| measure | share | of |", "|---|---|---|"]
     for key, name in (("cited", "first citation holds the answering clause"),
                       ("quoted", "answer quotes the answering clause"),
+                      ("clause_cited", "the answering clause among the citations"),
                       ("contract_cited", "the contract among the citations")):
         lines.append(f"| {name} | {100 * sum(s[key] for s in samples) / n:.0f}% | {n} |")
     chat = results["chat"]

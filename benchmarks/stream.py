@@ -4,8 +4,9 @@
 
 The trainer takes its batches from one background thread (model/train_data.py); the GPU trains 131,072
 tokens in ~0.18-0.28 s (2026-11-29 logs: 0.47-0.74 M tokens/s), so the stream must make >= 5 batches/s or
-the GPU waits. Rows as the session-6 and -7 fine-tunes mix them (30% tasks, 60% question rows, in session 7
-30% of those asking passage questions: model/data/prose.py). The second table
+the GPU waits. Rows as the session-6 to -8 fine-tunes mix them (30% tasks, 60% question rows, in session 7
+30% of those asking passage questions: model/data/prose.py; in session 8 half of the question rows asked
+as chats, --turns-share 0.5). The second table
 times the two ways to find, for a code answer, the tokens of its file that hold its characters: mapping
 through the stored tokens' byte lengths (TrainStream.token_positions, what the stream does) against
 re-tokenizing the file (Tokenizer.document(text).token_at, what it did before session 6), on the same
@@ -31,15 +32,16 @@ from model.tokenizer import Tokenizer  # noqa: E402
 
 SECTION = "## Training stream"
 BATCH_TOKENS = 131072
-# (row length, questions per row, share of question rows asking passage questions)
-CONFIGS = [(4096, 1, 0.0), (16384, 1, 0.0), (16384, 8, 0.0), (16384, 16, 0.0), (16384, 16, 0.3)]
+# (row length, questions per row, share of question rows asking passage questions, share asked as chats)
+CONFIGS = [(4096, 1, 0.0, 0.0), (16384, 1, 0.0, 0.0), (16384, 8, 0.0, 0.0), (16384, 16, 0.0, 0.0),
+           (16384, 16, 0.3, 0.0), (16384, 16, 0.3, 0.5)]
 
 
-def stream_rate(corpus, tokenizer, seq_len: int, per_row: int, passages: float,
+def stream_rate(corpus, tokenizer, seq_len: int, per_row: int, passages: float, chats: float,
                 seconds: float) -> tuple[float, float]:
     """(batches/s, answer tokens per batch) over `seconds`, after one warm-up batch."""
     stream = TrainStream(corpus, tokenizer, seq_len=seq_len, seed=0, task_share=0.3, qa_share=0.6,
-                         questions_per_row=per_row, passage_share=passages)
+                         questions_per_row=per_row, passage_share=passages, turns_share=chats)
     rows = BATCH_TOKENS // seq_len
     stream.next_batch(rows, answers=True)
     start, batches, answers = time.perf_counter(), 0, 0
@@ -85,12 +87,13 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     folder = args.corpus / "train" if (args.corpus / "train").is_dir() else args.corpus
     corpus, tokenizer = Corpus.load(folder), Tokenizer.load()
-    lines = ["| rows | questions per row | passage share | batches/s (131,072 tokens) "
+    lines = ["| rows | questions per row | passage share | chat share | batches/s (131,072 tokens) "
              "| answer tokens per batch |",
-             "|---|---|---|---|---|"]
-    for seq_len, per_row, passages in CONFIGS:
-        rate, answers = stream_rate(corpus, tokenizer, seq_len, per_row, passages, args.seconds)
-        lines.append(f"| {seq_len:,} | {per_row} | {passages:.0%} | {rate:.1f} | {answers:.0f} |")
+             "|---|---|---|---|---|---|"]
+    for seq_len, per_row, passages, chats in CONFIGS:
+        rate, answers = stream_rate(corpus, tokenizer, seq_len, per_row, passages, chats, args.seconds)
+        lines.append(f"| {seq_len:,} | {per_row} | {passages:.0%} | {chats:.0%} | {rate:.1f} "
+                     f"| {answers:.0f} |")
         print(lines[-1], flush=True)
     mapped, tokenized, n = locate_times(corpus, tokenizer, args.questions)
     lines += ["", "| locating a code answer's tokens in its file | ms per question |", "|---|---|",

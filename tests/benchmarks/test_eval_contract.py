@@ -26,3 +26,23 @@ def test_a_follow_up_repeats_when_it_equals_any_earlier_answer_of_the_chat():
     assert repeats(["The same answer.", "The same answer."]) == [False, True]
     assert repeats(["Only one answer."]) == [False]  # the first answer of a chat has nothing to repeat
     assert repeats(["", ""]) == [False, False]  # nor does an empty one
+
+
+def test_a_clause_among_the_later_citations_counts_only_there():
+    # the chips a user can click: a later chip holding the clause counts as "among the citations", not as
+    # the first; the generator script that holds the same words is not the contract
+    from app.core.answer import Answer, Citation
+    from benchmarks.eval_contract import score
+
+    phrases = ("payable within thirty (30) days",)
+
+    def chip(path, text, page):
+        return Citation(path, None, None, page, None, 0.3, text, path)
+
+    chips = [chip(CONTRACT, "Article 1. Definitions", 1), chip("make_contract.py", phrases[0], None),
+             chip(CONTRACT, "Invoices are payable within thirty\n(30) days.", 2)]
+    answer = Answer("Invoices are due.", chips)
+    sample = score("How many days?", phrases, answer)
+    assert sample["clause_cited"] and not sample["cited"] and not sample["quoted"]
+    answer.citations.pop()
+    assert not score("How many days?", phrases, answer)["clause_cited"]
