@@ -116,16 +116,14 @@ def evaluate(args: argparse.Namespace) -> dict:
         shutil.copytree(SAMPLE, project)
         engine = Engine(args.model, device=args.device)
         engine.refresh([str(project)])
-        samples = []
-        for question, phrases in QUESTIONS.items():
-            answer = engine.ask([str(project)], question, max_new_tokens=args.max_new_tokens, refresh=False)
-            samples.append(score(question, phrases, answer))
-        print("one chat:", flush=True)
-        chat = []
-        for question, phrases in QUESTIONS.items():
-            answer = engine.ask([str(project)], question, session="eval-contract",
-                                max_new_tokens=args.max_new_tokens, refresh=False)
-            chat.append(score(question, phrases, answer))
+
+        def ask_all(session: str | None) -> list[dict]:
+            return [score(question, phrases, engine.ask([str(project)], question, session=session,
+                                                        max_new_tokens=args.max_new_tokens, refresh=False))
+                    for question, phrases in QUESTIONS.items()]
+
+        samples = ask_all(None)  # each question in a chat of its own
+        chat = ask_all("eval-contract")  # then all of them, in order, in one chat
         for sample, repeat in zip(chat, repeats([s["answer"] for s in chat]), strict=True):
             sample["repeat"] = repeat
         # the loaded model's own fingerprint (the folder's, without reading its shards again)
@@ -143,22 +141,18 @@ def evaluate(args: argparse.Namespace) -> dict:
 
 
 def table(results: dict) -> str:
-    samples = results["samples"]
-    n = len(samples)
-    lines = ["| measure | share | of |", "|---|---|---|"]
-    for key, name in (("cited", "first citation holds the answering clause"),
-                      ("quoted", "answer quotes the answering clause"),
-                      ("clause_cited", "the answering clause among the citations"),
-                      ("contract_cited", "the contract among the citations")):
-        lines.append(f"| {name} | {100 * sum(s[key] for s in samples) / n:.0f}% | {n} |")
-    chat = results["chat"]
-    follow_ups = chat[1:]  # the first answer of the chat has nothing earlier to repeat
-    lines.append(f"| one chat: answer repeats an earlier answer of the chat | "
-                 f"{100 * sum(s['repeat'] for s in follow_ups) / len(follow_ups):.0f}% | {len(follow_ups)} |")
-    for key, name in (("cited", "one chat: first citation holds the answering clause"),
-                      ("quoted", "one chat: answer quotes the answering clause")):
-        lines.append(f"| {name} | {100 * sum(s[key] for s in chat) / len(chat):.0f}% | {len(chat)} |")
-    return "\n".join(lines)
+    samples, chat = results["samples"], results["chat"]
+    rows = [("first citation holds the answering clause", samples, "cited"),
+            ("answer quotes the answering clause", samples, "quoted"),
+            ("the answering clause among the citations", samples, "clause_cited"),
+            ("the contract among the citations", samples, "contract_cited"),
+            # the first answer of the chat has nothing earlier to repeat
+            ("one chat: answer repeats an earlier answer of the chat", chat[1:], "repeat"),
+            ("one chat: first citation holds the answering clause", chat, "cited"),
+            ("one chat: answer quotes the answering clause", chat, "quoted")]
+    return "\n".join(["| measure | share | of |", "|---|---|---|"] + [
+        f"| {name} | {100 * sum(s[key] for s in some) / len(some):.0f}% | {len(some)} |"
+        for name, some, key in rows])
 
 
 def answers(samples: list[dict], chat: bool = False) -> str:

@@ -367,6 +367,11 @@ def _singular(word: str) -> str | None:
     return None
 
 
+def _and_list(words: list[str]) -> str:
+    """"a and b", "a, b and c"."""
+    return f"{', '.join(words[:-1])} and {words[-1]}"
+
+
 def _user_form(shown: list[str], text: str, rng: random.Random, phrase: bool = False) -> str:
     """The words in a frame a user might type: any order (a phrase keeps its own), joined by "and", commas
     or nothing; "How many days ...?" when the sentence counts a unit the words leave out."""
@@ -374,7 +379,7 @@ def _user_form(shown: list[str], text: str, rng: random.Random, phrase: bool = F
     if not phrase:
         shown = rng.sample(shown, len(shown)) if rng.random() < 0.5 else shown
         joiner = rng.choice((" and ", ", ", " "))
-        words = joiner.join(shown) if joiner != " and " else ", ".join(shown[:-1]) + " and " + shown[-1]
+        words = _and_list(shown) if joiner == " and " else joiner.join(shown)
     else:
         words = " ".join(shown)
     if counted and rng.random() < 0.7:
@@ -449,7 +454,7 @@ def _passage_question(index: int, sentence: _Sentence, occurs: dict[str, set[int
             shown[k] = _singular(shown[k]) or shown[k]
     if varied and rng.random() < 0.5:
         return _user_form(shown, text, rng)
-    words = f"{shown[0]} and {shown[1]}" if len(shown) == 2 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+    words = _and_list(shown)
     if rng.random() < 0.08:
         return _IN_FILE.format(basename=basename, words=words)
     return rng.choice(_TWO_WORDS if len(shown) == 2 else _THREE_WORDS).format(words=words)
