@@ -8,11 +8,13 @@
 Per length, held-out documents fill the context (the corpus is cycled when it is smaller; the table says so)
 and are encoded once into a memory on the device; each sample re-encodes only the documents its needles go
 into, asks the question as its own chat document and generates the answer greedily. A sample is correct when
-the answer matches exactly (whitespace, quotes and a final period aside); it is cited when the chunk with
-the largest retrieval weight summed over the answer's tokens (the app's first citation) holds the needle's
-value (for variable tracking, the chain's first variable). Needle depths are spread evenly
-over the context: sample s of n at depth (s + 0.5) / n. Writes a markdown table to --out and the cells as
-JSON beside it (--merge adds to an earlier run's cells, so lengths can be run in separate calls).
+the answer matches exactly (whitespace, quotes and a final period aside); its RULER score is the share of
+the expected values the answer holds in any order (RULER's string_match_all, with which the paper's numbers
+and the issue's targets are scored; for a single needle, whether the answer holds the value); it is cited
+when the chunk with the largest retrieval weight summed over the answer's tokens (the app's first citation)
+holds the needle's value (for variable tracking, the chain's first variable). Needle depths are spread
+evenly over the context: sample s of n at depth (s + 0.5) / n. Writes a markdown table to --out and the
+cells as JSON beside it (--merge adds to an earlier run's cells, so lengths can be run in separate calls).
 """
 
 import argparse
@@ -86,14 +88,15 @@ def evaluate(args: argparse.Namespace) -> dict:
             samples = needle_samples(model, tokenizer, haystack, [kind], args.samples, args.seed)
             correct = sum(s.correct for s in samples)
             cited = sum(s.cited for s in samples)
+            ruler = sum(s.ruler for s in samples)
             results["cells"][f"{kind}@{name}"] = {
                 "kind": kind, "length": name, "tokens": length, "correct": correct, "cited": cited,
-                "n": len(samples),
+                "ruler": round(ruler, 3), "n": len(samples),
                 "seconds": round(time.monotonic() - t0, 1),
                 "examples": [{"expected": s.expected, "got": s.got} for s in samples[:3]]}
             seconds = time.monotonic() - t0
-            print(f"{kind:>10} @ {name:>4}: {correct}/{len(samples)} exact, {cited} cited ({seconds:.1f} s)",
-                  flush=True)
+            print(f"{kind:>10} @ {name:>4}: {correct}/{len(samples)} exact, "
+                  f"RULER {100 * ruler / len(samples):.0f}%, {cited} cited ({seconds:.1f} s)", flush=True)
         print(f"length {name}: {time.monotonic() - start:.1f} s, haystack {results['haystacks'][name]}",
               flush=True)
         if args.out is not None:
@@ -114,8 +117,9 @@ def table(results: dict) -> str:
             if cell is None:
                 row.append("")
                 continue
+            ruler = f" / {100 * cell['ruler'] / cell['n']:.0f}%" if "ruler" in cell else ""
             cited = f" / {100 * cell['cited'] / cell['n']:.0f}%" if "cited" in cell else ""
-            row.append(f"{100 * cell['correct'] / cell['n']:.0f}%{cited} (n={cell['n']})")
+            row.append(f"{100 * cell['correct'] / cell['n']:.0f}%{ruler}{cited} (n={cell['n']})")
         lines.append(f"| {kind} | " + " | ".join(row) + " |")
     return "\n".join(lines)
 
@@ -128,7 +132,8 @@ def write(results: dict, out: Path) -> None:
                     for name, h in results["haystacks"].items())
     out.write_text(f"# Long-context retrieval (RULER-style)\n\nModel `{results['model']}` (fingerprint "
                    f"{results['fingerprint']}); per task and context length: exact-match accuracy of the "
-                   f"answer / share of answers whose top chunk (the first citation) holds the needle.\n\n"
+                   f"answer / RULER's score (the share of the expected values the answer holds, in any "
+                   f"order) / share of answers whose top chunk (the first citation) holds the needle.\n\n"
                    f"{table(results)}\n\nHaystacks (held-out text):\n{hay}\n\n"
                    f"Command: `{results['command']}`\n")
 

@@ -176,6 +176,14 @@ class Sample:
     correct: bool
     loss: float | None = None
     cited: bool = False  # the answer's top chunk (retrieval weight summed over its tokens) holds the needle
+    ruler: float = 0.0  # share of the expected values the answer holds, in any order (ruler_score)
+
+
+def ruler_score(got: str, expected: str) -> float:
+    """RULER's string_match_all: the share of the expected values (", "-separated) found in the answer, case
+    aside and in any order; RULER scores its multi-query and variable-tracking tasks this way."""
+    parts = expected.split(", ")
+    return sum(part.lower() in got.lower() for part in parts) / len(parts)
 
 
 def needle_chunks(task: Task, encoded: dict[int, Encoding], keys: Sequence[str],
@@ -205,7 +213,7 @@ def run_task(model: Transformer, tokenizer: Tokenizer, memory: DeviceMemory, hay
         loss = answer_loss(model, tokenizer, memory, task.question, task.answer) if with_loss else None
     cited = top_chunk(tokens) in needle_chunks(task, encoded, haystack.keys, model.cfg.chunk_size)
     return Sample(task.kind, task.depth, task.question, task.answer, got,
-                  normalise(got) == normalise(task.answer), loss, cited)
+                  normalise(got) == normalise(task.answer), loss, cited, ruler_score(got, task.answer))
 
 
 def needle_samples(model: Transformer, tokenizer: Tokenizer, haystack: Haystack, kinds: Sequence[str],

@@ -11,7 +11,7 @@ from model.encode import encode_documents
 from model.generate import generate
 from model.memory import InMemoryMemory
 from model.tokenizer import Tokenizer
-from model.train_eval import DeviceMemory, Haystack, memory_items, normalise
+from model.train_eval import DeviceMemory, Haystack, memory_items, normalise, ruler_score
 from model.transformer import Transformer
 
 
@@ -77,3 +77,14 @@ def test_haystack_fills_the_length_with_whole_documents(tmp_path):
 def test_answers_compare_without_whitespace_quotes_or_final_period():
     assert normalise("  `9107339, 1761825`.\n") == "9107339, 1761825"
     assert normalise("parse_header") == normalise("'parse_header'") != normalise("parse_headers")
+
+
+def test_ruler_score_counts_the_expected_values_held_in_any_order():
+    # RULER's string_match_all: the values the multi-query question asked for, answered in another order,
+    # score in full while the exact match fails; a wrong value costs its share; the case does not matter
+    assert ruler_score("7686508, 9328413", "9328413, 7686508") == 1.0
+    assert normalise("7686508, 9328413") != normalise("9328413, 7686508")
+    assert ruler_score("DVDMN, VRSTZ, HPVLZ, WJKHF", "BWJXQ, VRSTZ, HPVLZ, WJKHF") == 0.75
+    assert ruler_score("8719195, 8719195, 8719195", "4397506, 1561137, 7257128, 8719195") == 0.25
+    assert ruler_score("The value is Patrela.", "patrela") == 1.0
+    assert ruler_score("", "7816211") == 0.0

@@ -1,0 +1,44 @@
+#!/bin/bash
+# Run from the repo root on the device machine (run tool, nvidia-h200, carry []); results in docs/lab-notes.md.
+# Session 9: one stretch from the model in resources/model whose learning rate falls by a cosine from --lr to
+# a tenth over the whole stretch (an anneal: O and P ended at their peak, docs/lab-notes.md session 8), then
+# its evaluations as parallel processes on the one GPU (the whole eval_long table at n = 50 and the code and
+# passage questions at n = 80 take ~1 minute so), all ending by the call's deadline.
+#   bash benchmarks/gpu/session9_stretch.sh NAME SEED PASSAGE_SHARE TRAIN_UNTIL_S LR [TASK_SHARE QA_SHARE KINDS
+#   COPY_WEIGHT]
+# Call 1: Q from P (Q 8 0.3 340 4e-4: stage 7's mix); call 2 (warm): Q's other long cells, by hand
+# (docs/lab-notes.md); call 3: R from Q with more multi-needle rows (KINDS may repeat a kind to weight it):
+# R 9 0.3 400 3e-4 0.45 0.45 single,multikey,multivalue,multiquery,multiquery,vartrack,vartrack; call 4: S from
+# Q with twice the copy weight (S 10 0.3 400 2e-4 0.3 0.6 single,multikey,multivalue,multiquery,vartrack 2).
+# The held-out loss of the start and of the new model is measured side by side alongside the evaluations.
+NAME=$1; SEED=$2; PASSAGES=$3; UNTIL=$4; LR=$5; TASKS=${6:-0.3}; QA=${7:-0.6}
+KINDS=${8:-single,multikey,multivalue,multiquery,vartrack}; COPY=${9:-1}
+S=$(date +%s); END=$((S + 575))
+export TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
+mkdir -p .train/logs .train/eval && L=.train/logs; E=.train/eval
+[ -d .train/corpus/heldout ] || python3 -m model.data.build --out .train/corpus --limit-mb 300 --workers 16 > $L/build.log 2>&1
+echo "corpus $(( $(date +%s) - S )) s"
+python3 -m model.train --corpus .train/corpus --init resources/model --until $((S+UNTIL)) --plan-minutes $(awk -v u=$UNTIL -v e=$(( $(date +%s) - S )) 'BEGIN { printf "%.2f", (u - e - 60) / 60 }') --lr-shape cosine --monitor-every 800 --monitor-samples 16 --warmup-steps 30 --seq-len 16384 --full-share 0 --task-share $TASKS --qa-share $QA --task-kinds $KINDS --qa-per-row 16 --passage-share $PASSAGES --turns-share 0.5 --retrieval-weight 1 --copy-weight $COPY --answer-weight 2 --lr $LR --train-only 'upper\.|encoder\.' --seed $SEED --out .train/$NAME > $L/$NAME.out 2>&1
+cp .train/$NAME/log.jsonl $L/$NAME.jsonl
+echo "trained $(( $(date +%s) - S )) s"
+M=.train/$NAME/model
+left() { echo $((END - $(date +%s))); }
+ec() { timeout $(left) python3 -m benchmarks.eval_code --model $M --corpus .train/corpus --questions 80 --max-package-tokens 300000 "$@"; }
+el() { timeout $(left) python3 -m benchmarks.eval_long --model $M --corpus .train/corpus --samples 50 "$@"; }
+ec --kinds passage --out $E/pass$NAME.md > $E/pass$NAME.out 2>&1 &
+ec --out $E/code$NAME.md > $E/code$NAME.out 2>&1 &
+el --kinds single --lengths 4K,16K,64K,256K --out $E/near$NAME.md > $E/near$NAME.out 2>&1 &
+el --kinds single --lengths 1M,4M --out $E/far$NAME.md > $E/far$NAME.out 2>&1 &
+el --kinds single --lengths 16M --out $E/farthest$NAME.md > $E/farthest$NAME.out 2>&1 &
+for n in 4K 64K; do
+  el --kinds multikey,multiquery,vartrack --lengths $n --out $E/multi$n$NAME.md > $E/multi$n$NAME.out 2>&1 &
+done
+el --kinds multikey,multiquery,vartrack --lengths 1M --out $E/multi1M$NAME.md > $E/multi1M$NAME.out 2>&1 &
+timeout $(left) python3 -m model.train_loss --models resources/model $M --corpus .train/corpus --seq-len 16384 --tokens 1000000 --out $E/loss$NAME.md > $E/loss$NAME.out 2>&1 &
+wait
+grep -c '"skipped"' $L/$NAME.jsonl
+grep -h '"step"' $L/$NAME.jsonl | tail -1 | cut -c1-330
+for f in $E/*$NAME.md; do echo "== $f"; grep "^|" $f; done
+tail -n 2 $L/$NAME.out; tail -n 8 $E/loss$NAME.out
+tar cf - -C .train $NAME/model logs/$NAME.jsonl logs/$NAME.out eval | split -b 15m - $OUT/x.tar.
+ls -la $OUT; echo "wall $(( $(date +%s) - S )) s"
