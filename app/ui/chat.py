@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.excerpts import ExcerptList, citation_label, query_words
 from app.ui.flow_layout import FlowLayout
 from app.ui.markdown_view import MarkdownView
 
@@ -32,17 +33,6 @@ CHAT_HINT = ("Ask about the code and documents of this project. Answers cite the
 EMBEDDED_CAVEAT = ("The embedded model is small: it finds the passages that hold an answer more often "
                    "than it words the answer right, so read the cited passages. Settings → Model folder "
                    "takes your own model.")
-
-
-def citation_label(citation) -> str:
-    """`pkg/mod.py:12-40`, `pkg/mod.py:7` or `contract.pdf p.7`."""
-    if citation.page is not None:
-        return f"{citation.path} p.{citation.page}"
-    if citation.start_line is None:
-        return citation.path
-    if citation.end_line is None or citation.end_line == citation.start_line:
-        return f"{citation.path}:{citation.start_line}"
-    return f"{citation.path}:{citation.start_line}-{citation.end_line}"
 
 
 def citation_tooltip(citation) -> str:
@@ -64,7 +54,7 @@ class CitationChip(QPushButton):
 
 
 class TurnView(QFrame):
-    """One question and its answer (streaming or finished) with its citation chips."""
+    """One question and its answer (streaming or finished), the passages it cites and its citation chips."""
 
     citationActivated = Signal(object)  # the Citation of a clicked chip
 
@@ -74,6 +64,8 @@ class TurnView(QFrame):
         self.question.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.answer = MarkdownView()
         self.text = ""
+        self.excerpts = ExcerptList()  # the top cited passages, once the answer is finished
+        self.excerpts.citationActivated.connect(self.citationActivated)
         self.chips: list[CitationChip] = []
         self.chip_box = QWidget()
         self.chip_layout = FlowLayout(self.chip_box)
@@ -86,6 +78,7 @@ class TurnView(QFrame):
         layout.setSpacing(6)
         layout.addWidget(self.question)
         layout.addWidget(self.answer)
+        layout.addWidget(self.excerpts)
         layout.addWidget(self.chip_box)
         layout.addWidget(self.meta)
         self.meta.setText("Reading the project…")
@@ -124,6 +117,7 @@ class TurnView(QFrame):
         if self.text:
             self.answer.set_markdown(self.text)
         self.answer.setVisible(bool(self.text))
+        self.excerpts.set_citations([])
         self.meta.setText(f"<span style='color:#d64545'>{escape(message)}</span>")
 
     def set_citations(self, citations: Sequence) -> None:
@@ -136,6 +130,7 @@ class TurnView(QFrame):
             self.chip_layout.addWidget(chip)
             self.chips.append(chip)
         self.chip_box.setVisible(bool(self.chips))
+        self.excerpts.set_citations(citations, query_words(self.question.text(), self.text))
 
     def set_dark(self, dark: bool) -> None:
         self.answer.set_dark(dark)

@@ -64,6 +64,11 @@ QLabel#Question { background: palette(alternate-base); border: 1px solid palette
 QPushButton#Chip { border: 1px solid palette(mid); border-radius: 11px; padding: 3px 10px;
                    background: palette(alternate-base); font-size: 9pt; }
 QPushButton#Chip:hover { border-color: #2f6fd0; color: #2f6fd0; }
+QFrame#Excerpt { background: palette(alternate-base); border: 1px solid palette(midlight);
+                 border-left: 3px solid palette(mid); border-radius: 6px; }
+QFrame#Excerpt:hover, QFrame#Excerpt:focus { border-left-color: palette(link); }
+QLabel#ExcerptNumber { color: palette(link); font-size: 8.5pt; font-weight: 600; }
+QLabel#ExcerptHeader { color: palette(placeholder-text); font-size: 8.5pt; }
 QPushButton#Primary:disabled { background: palette(mid); color: palette(placeholder-text); }
 """
 

@@ -68,7 +68,13 @@ def test_drop_encode_ask_streams_and_a_chip_opens_the_cited_lines(qtbot, chat_wi
         assert 1 <= citation.start_line <= citation.end_line <= len(lines)
         assert citation.text.splitlines() == lines[citation.start_line - 1:citation.end_line]
 
-    chip, citation = turn.chips[0], answer.citations[0]
+    # the first cited passage is quoted under the answer: its label, then its first lines from the file
+    excerpt, citation = turn.excerpts.excerpts[0], answer.citations[0]
+    assert excerpt.isVisible() and excerpt.citation == citation and excerpt.header.text() == citation.label
+    cited = [line.strip() for line in citation.text.splitlines() if line.strip()]
+    assert excerpt.body.text().splitlines()[0].strip() == cited[0]
+
+    chip = turn.chips[0]
     qtbot.mouseClick(chip, Qt.MouseButton.LeftButton)
     viewer = win.viewer
     assert viewer.kind == "code" and viewer.shown_path == citation.path
@@ -144,6 +150,9 @@ def test_chats_persist_per_project_and_a_follow_up_continues(qtbot, chat_window,
         assert [t.question.text() for t in shown] == ["Where is unit_square defined?"]
         assert shown[0].text == first.answer
         assert [c.text() for c in shown[0].chips] == [c.text() for c in win.chat.turns[0].chips]
+        # the saved citations keep their text: the restored turn quotes the same passages
+        assert [e.text() for e in shown[0].excerpts.excerpts] == [
+            e.text() for e in win.chat.turns[0].excerpts.excerpts] != []
         ask_and_wait(qtbot, again, "And what does it return?")
         turns = load_turns(db_path, again.chat_controller.session)
         assert [t.question for t in turns] == ["Where is unit_square defined?", "And what does it return?"]

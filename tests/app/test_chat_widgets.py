@@ -1,13 +1,16 @@
-"""The chat's pieces on their own: chip labels, Markdown answers with code blocks, wrapping chips, streaming
-into a turn, the question box's Ctrl+Enter, the encode progress text, and the memory state the tree reads."""
+"""The chat's pieces on their own: chip labels, Markdown answers with code blocks, wrapping chips, the cited
+passages quoted under an answer, streaming into a turn, the question box's Ctrl+Enter, the encode progress
+text, and the memory state the tree reads."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 from app.core.answer import Citation
 from app.core.indexing import EncodeProgress
+from app.core.sessions import append_turn, load_turns
 from app.ui.chat import ChatPanel, TurnView, citation_label
+from app.ui.excerpts import ELLIPSIS
 from app.ui.markdown_view import MarkdownView
 from app.ui.progress import EncodeStatus, RefreshMeter
 from ingest.pipeline import Progress
@@ -77,6 +80,149 @@ def test_a_failed_or_stopped_turn_says_so(qtbot):
     qtbot.addWidget(stopped)
     stopped.finish("Partial", [], None, stopped=True)
     assert stopped.meta.text() == "Stopped · no sources found"
+
+
+METHOD = Citation("pkg/shapes.py", 11, 17, None, None, 0.5,
+                  "\n    def area(self):\n        return self.side * self.side\n\n    def perimeter(self):\n"
+                  "        return 4 * self.side\n", "/p/pkg/shapes.py")
+CLAUSE = Citation("contract.pdf", None, None, 3, [[72.0, 100.0, 300.0, 112.0]], 0.3,
+                  "9. LIMITATION OF LIABILITY.\n\nLiability shall not exceed the fees paid.",
+                  "/p/contract.pdf")
+LONG = Citation("notes.txt", 1, 1, None, None, 0.1, "word " * 200, "/p/notes.txt")
+
+
+def test_a_finished_turn_quotes_its_top_three_cited_passages(qtbot):
+    turn = TurnView("What limits liability?")
+    qtbot.addWidget(turn)
+    turn.resize(520, 600)
+    turn.show()
+    turn.finish("The fees paid.", [METHOD, CLAUSE, LONG, ONE_LINE, CODE], None)
+    shown = turn.excerpts.excerpts
+    assert turn.excerpts.isVisible() and len(turn.chips) == 5
+    assert [excerpt.citation for excerpt in shown] == [METHOD, CLAUSE, LONG]  # the first three, by score
+    assert all(excerpt.isVisible() for excerpt in shown)
+
+    def top(widget) -> int:
+        return widget.mapTo(turn, QPoint(0, 0)).y()
+
+    # under the answer, one above the other, above the chips
+    qtbot.waitUntil(lambda: top(turn.answer) < top(shown[0]) < top(shown[1]) < top(shown[2])
+                    < top(turn.chip_box))
+
+    method, clause, long_line = (excerpt.text().splitlines() for excerpt in shown)
+    # the number and label of the chip, then the cited lines: leading blank line dropped, indentation removed,
+    # at most four lines, "…" for the rest; prose without its blank lines
+    assert method == ["1  pkg/shapes.py:11-17", "def area(self):", "    return self.side * self.side", "",
+                      "def perimeter(self):", ELLIPSIS]
+    assert clause == ["2  contract.pdf p.3", "9. LIMITATION OF LIABILITY.",
+                      "Liability shall not exceed the fees paid."]
+    assert shown[0].body.font().fixedPitch() and not shown[1].body.font().fixedPitch()  # code, then prose
+    # a long line is cut to the width of the turn, never widening it
+    assert long_line[0] == "3  notes.txt:1" and long_line[1].startswith("word word")
+    assert long_line[1].endswith(ELLIPSIS)
+    assert shown[2].body.fontMetrics().horizontalAdvance(long_line[1]) <= shown[2].body.width()
+    assert turn.width() == 520
+    assert shown[1].toolTip() == "Open in the viewer"
+    assert shown[1].cursor().shape() == Qt.CursorShape.PointingHandCursor
+
+    # an excerpt opens its citation, as its chip does
+    with qtbot.waitSignal(turn.citationActivated) as clicked:
+        qtbot.mouseClick(shown[1].body, Qt.MouseButton.LeftButton)
+    assert clicked.args == [CLAUSE]
+    with qtbot.waitSignal(turn.citationActivated) as clicked:
+        qtbot.mouseClick(shown[0], Qt.MouseButton.LeftButton)
+    assert clicked.args == [METHOD]
+
+
+def test_passages_show_only_once_an_answer_ends_with_citations(qtbot):
+    turn = TurnView("Q")
+    qtbot.addWidget(turn)
+    turn.resize(400, 300)
+    turn.show()
+    turn.append("The area ")
+    qtbot.waitUntil(lambda: "The area" in turn.answer.toPlainText())
+    assert not turn.excerpts.excerpts and not turn.excerpts.isVisible()  # nothing quoted while streaming
+    turn.fail("Answering failed: out of memory")
+    assert not turn.excerpts.excerpts and not turn.excerpts.isVisible()
+
+    stopped = TurnView("Q")
+    qtbot.addWidget(stopped)
+    stopped.show()
+    stopped.append("Part")
+    stopped.finish("Part", [CLAUSE], None, stopped=True)
+    assert [excerpt.citation for excerpt in stopped.excerpts.excerpts] == [CLAUSE]
+    assert stopped.excerpts.isVisible()
+
+    uncited = TurnView("Q")
+    qtbot.addWidget(uncited)
+    uncited.show()
+    uncited.finish("No idea.", [], None)
+    assert not uncited.excerpts.excerpts and not uncited.excerpts.isVisible()
+    # no empty space where the passages would be: the note follows the answer
+    gap = uncited.layout().spacing()
+    qtbot.waitUntil(lambda: uncited.meta.y() == uncited.answer.y() + uncited.answer.height() + gap)
+
+
+def test_an_excerpt_shows_the_lines_of_its_span_that_the_question_is_about(qtbot):
+    # a cited span is whole 64-token chunks: here the end of one function, then the one asked about
+    span = Citation("textstats/readability.py", 34, 47, None, None, 0.9,
+                    "    return 0.39 * words + 11.8 * syllables - 15.59\n\n\n@dataclass(frozen=True)\n"
+                    "class Report:\n    words: int\n    sentences: int\n\n\n"
+                    "def analyze(text: str) -> Report:\n    \"\"\"Measure `text`.\"\"\"\n"
+                    "    words = tokenize(text)\n    return Report(len(words), count_sentences(text))\n"
+                    "# end\n", "/p/textstats/readability.py")
+    turn = TurnView("What does the function analyze do?")
+    qtbot.addWidget(turn)
+    turn.resize(700, 400)
+    turn.show()
+    turn.finish("Measure text.", [span], None)
+    lines = turn.excerpts.excerpts[0].text().splitlines()
+    # the lines holding the question's and the answer's words, marked as cut above and below
+    assert lines == ["1  textstats/readability.py:34-47", ELLIPSIS, "def analyze(text: str) -> Report:",
+                     '    """Measure `text`."""', "    words = tokenize(text)",
+                     "    return Report(len(words), count_sentences(text))", ELLIPSIS]
+    # a question none of whose words the span holds shows its first lines; blank runs kept to one line
+    other = TurnView("Where is the cache?")
+    qtbot.addWidget(other)
+    other.resize(700, 400)
+    other.show()
+    other.finish("Nowhere.", [span], None)
+    assert other.excerpts.excerpts[0].text().splitlines()[1:] == [
+        "    return 0.39 * words + 11.8 * syllables - 15.59", "", "@dataclass(frozen=True)", "class Report:",
+        ELLIPSIS]
+
+
+def test_an_excerpt_prefers_the_rarer_words_of_the_question(qtbot):
+    # "client" and "provider" are on every line of a contract, "days" on the one line that answers
+    text = "\n".join(["The Client and the Provider agree to this."] * 5 + ["Headings are for reading."] * 4
+                     + ["Invoices are payable within thirty (30) days.", "Nothing more."])
+    clause = Citation("contract.pdf", None, None, 4, None, 1.0, text, "/p/contract.pdf")
+    turn = TurnView("How many days does the client have to pay the provider?")
+    qtbot.addWidget(turn)
+    turn.resize(700, 400)
+    turn.show()
+    turn.finish("Thirty.", [clause], None)
+    assert turn.excerpts.excerpts[0].text().splitlines() == [
+        "1  contract.pdf p.4", ELLIPSIS, "Invoices are payable within thirty (30) days.", "Nothing more."]
+
+
+def test_a_saved_chat_shows_the_cited_passages_again(qtbot, tmp_path):
+    db_path = tmp_path / "project.db"
+    append_turn(db_path, "default", "What limits liability?", "The fees paid.", [CLAUSE, METHOD])
+    append_turn(db_path, "default", "Older chat format", "Yes.", [Citation("a.py", 1, 2, None, None, 1.0, "",
+                                                                           "/p/a.py")])
+    panel = ChatPanel()
+    qtbot.addWidget(panel)
+    panel.resize(600, 700)
+    panel.show()
+    panel.show_turns(load_turns(db_path, "default"), "default")
+    restored, textless = panel.turns
+    assert [excerpt.citation.label for excerpt in restored.excerpts.excerpts] == ["contract.pdf p.3",
+                                                                                 "pkg/shapes.py:11-17"]
+    assert "9. LIMITATION OF LIABILITY." in restored.excerpts.excerpts[0].text()
+    qtbot.waitUntil(restored.excerpts.isVisible)  # the turns appear once the transcript lays them out
+    # a turn saved without the cited text shows no excerpt; its chip still opens the citation
+    assert len(textless.chips) == 1 and textless.chips[0].isVisible() and not textless.excerpts.isVisible()
 
 
 def test_ctrl_enter_asks_and_enter_types_a_new_line(qtbot):
