@@ -4,8 +4,8 @@ The embedded model often cites the passage that answers a question while wording
 passages themselves are shown, not only their chips. A cited span is whole chunks of 64 tokens, often
 longer than the few lines shown: the lines shown are those of the span that share the most words with the
 question and the answer, rarer words counting more ("invoice" over "client" in a contract), or the span's
-first lines when none do, as a search engine picks a snippet. Clicking
-an excerpt opens the whole span in the viewer, as its chip does.
+first lines when none do, as a search engine picks a snippet. Clicking an excerpt opens the whole span in
+the viewer, as its chip does.
 """
 
 from __future__ import annotations
