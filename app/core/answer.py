@@ -47,7 +47,9 @@ class Citation:
         """How a user sees it: `pkg/mod.py:10-42` or `contract.pdf p.7`."""
         if self.page is not None:
             return f"{self.path} p.{self.page}"
-        if self.start_line == self.end_line:
+        if self.start_line is None:
+            return self.path
+        if self.end_line is None or self.start_line == self.end_line:
             return f"{self.path}:{self.start_line}"
         return f"{self.path}:{self.start_line}-{self.end_line}"
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.excerpts import ExcerptList, citation_label, query_words
+from app.ui.excerpts import ExcerptList, query_words
 from app.ui.flow_layout import FlowLayout
 from app.ui.markdown_view import MarkdownView
 
@@ -38,7 +38,7 @@ EMBEDDED_CAVEAT = ("The embedded model is small: it finds the passages that hold
 def citation_tooltip(citation) -> str:
     lines = citation.text.splitlines()
     shown = "\n".join(lines[:TOOLTIP_LINES]) + ("\n…" if len(lines) > TOOLTIP_LINES else "")
-    return (f"<b>{escape(citation_label(citation))}</b> · {citation.score:.0%} of the retrieval weight"
+    return (f"<b>{escape(citation.label)}</b> · {citation.score:.0%} of the retrieval weight"
             f"<pre>{escape(shown)}</pre>Click to open it in the viewer.")
 
 
@@ -46,7 +46,7 @@ class CitationChip(QPushButton):
     """A numbered source under an answer; clicking it opens the cited span."""
 
     def __init__(self, number: int, citation, parent: QWidget | None = None):
-        super().__init__(f"{number}  {citation_label(citation)}", parent, objectName="Chip")
+        super().__init__(f"{number}  {citation.label}", parent, objectName="Chip")
         self.number = number
         self.citation = citation
         self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -117,7 +117,6 @@ class TurnView(QFrame):
         if self.text:
             self.answer.set_markdown(self.text)
         self.answer.setVisible(bool(self.text))
-        self.excerpts.set_citations([])
         self.meta.setText(f"<span style='color:#d64545'>{escape(message)}</span>")
 
     def set_citations(self, citations: Sequence) -> None:

@@ -14,19 +14,19 @@ import re
 import textwrap
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
-from pathlib import PurePosixPath
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QKeyEvent, QMouseEvent, QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.ui.theme import monospace_font
-from ingest.languages import CODE_EXTENSIONS, FILENAMES
+from ingest.languages import CODE_EXTENSIONS, FILENAMES, detect_language
 
 MAX_EXCERPTS = 3  # the highest-scoring citations; the chips list all of them
 EXCERPT_LINES = 4
 EXCERPT_CHARS = 200  # a line is cut here even before it is elided to the width
 ELLIPSIS = "…"
+_CODE_LANGUAGES = frozenset(CODE_EXTENSIONS.values()) | frozenset(FILENAMES.values())
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
 _COMMON = frozenset(
     "the and for are was were what does did which with this that from have has how who whom when where why "
@@ -65,17 +65,6 @@ def _best_start(lines: list[str], limit: int, weights: Mapping[str, float]) -> i
     return best
 
 
-def citation_label(citation) -> str:
-    """`pkg/mod.py:12-40`, `pkg/mod.py:7` or `contract.pdf p.7`."""
-    if citation.page is not None:
-        return f"{citation.path} p.{citation.page}"
-    if citation.start_line is None:
-        return citation.path
-    if citation.end_line is None or citation.end_line == citation.start_line:
-        return f"{citation.path}:{citation.start_line}"
-    return f"{citation.path}:{citation.start_line}-{citation.end_line}"
-
-
 def excerpt_lines(text: str, code: bool = True, limit: int = EXCERPT_LINES,
                   weights: Mapping[str, float] | None = None) -> tuple[list[str], bool, bool]:
     """The `limit` lines worth showing (those holding the most weight of words, else the first; blank runs
@@ -101,8 +90,7 @@ def excerpt_lines(text: str, code: bool = True, limit: int = EXCERPT_LINES,
 
 def is_code(citation) -> bool:
     """Source code is shown in a fixed-width font; PDF pages, Markdown and other prose are not."""
-    path = PurePosixPath(citation.path)
-    return citation.page is None and (path.suffix.lower() in CODE_EXTENSIONS or path.name in FILENAMES)
+    return citation.page is None and detect_language(citation.path, "") in _CODE_LANGUAGES
 
 
 class ElidedLabel(QLabel):
@@ -139,7 +127,7 @@ class CitationExcerpt(QFrame):
         self.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # Enter or Space opens it, like a button
         self.setAttribute(Qt.WidgetAttribute.WA_Hover)  # the stylesheet marks the excerpt under the pointer
         self.number_label = QLabel(str(number), objectName="ExcerptNumber")
-        self.header = ElidedLabel(citation_label(citation), "ExcerptHeader")
+        self.header = ElidedLabel(citation.label, "ExcerptHeader")
         code = is_code(citation)
         lines, above, below = excerpt_lines(citation.text, code, weights=weights)
         self.lines = lines

@@ -22,7 +22,7 @@ python3 -m model.train --corpus .train/corpus --init resources/model --until $((
 cp .train/$NAME/log.jsonl $L/$NAME.jsonl
 echo "trained $(( $(date +%s) - S )) s"
 M=.train/$NAME/model
-left() { echo $((END - $(date +%s))); }
+left() { local s=$((END - $(date +%s))); echo $((s > 1 ? s : 1)); }  # timeout 0 would mean none
 ec() { timeout $(left) python3 -m benchmarks.eval_code --model $M --corpus .train/corpus --questions 80 --max-package-tokens 300000 "$@"; }
 el() { timeout $(left) python3 -m benchmarks.eval_long --model $M --corpus .train/corpus --samples 50 "$@"; }
 ec --kinds passage --out $E/pass$NAME.md > $E/pass$NAME.out 2>&1 &

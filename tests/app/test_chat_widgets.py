@@ -9,7 +9,7 @@ from PySide6.QtCore import QPoint, Qt
 from app.core.answer import Citation
 from app.core.indexing import EncodeProgress
 from app.core.sessions import append_turn, load_turns
-from app.ui.chat import ChatPanel, TurnView, citation_label
+from app.ui.chat import ChatPanel, CitationChip, TurnView
 from app.ui.excerpts import ELLIPSIS
 from app.ui.markdown_view import MarkdownView
 from app.ui.progress import EncodeStatus, RefreshMeter
@@ -30,10 +30,15 @@ def area(self):
 It multiplies the side by itself."""
 
 
-def test_chip_labels_say_where_the_span_is():
-    assert citation_label(CODE) == "pkg/shapes.py:12-40" == CODE.label
-    assert citation_label(ONE_LINE) == "pkg/shapes.py:7"
-    assert citation_label(PDF) == "contract.pdf p.7" == PDF.label
+def test_chip_labels_say_where_the_span_is(qtbot):
+    assert CODE.label == "pkg/shapes.py:12-40" and ONE_LINE.label == "pkg/shapes.py:7"
+    assert PDF.label == "contract.pdf p.7"
+    # a citation without lines (a chat saved by an older version) names its file
+    assert Citation("a.py", None, None, None, None, 1.0, "", "/p/a.py").label == "a.py"
+    assert Citation("a.py", 3, None, None, None, 1.0, "", "/p/a.py").label == "a.py:3"
+    chip = CitationChip(2, PDF)
+    qtbot.addWidget(chip)
+    assert chip.text() == "2  contract.pdf p.7"
 
 
 def test_markdown_answer_renders_code_blocks_and_grows_with_its_text(qtbot):
