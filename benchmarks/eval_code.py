@@ -7,13 +7,16 @@
 Each held-out package is one project: all its files are encoded into the memory (one document per file, as
 the app does), then questions about its Python files (model/data/codeqa.py) are asked as chat documents.
 - where: "Where is X defined?" is correct when the top citation covers the definition's first line. The
-  top citation is the memory chunk with the largest retrieval weight summed over the answer's tokens (and
-  HSA layers and KV heads), mapped to lines through the tokenizer's character offsets.
+  top citation is the app's first chip: the run of adjacent memory chunks of one document with the largest
+  retrieval weight summed over the answer's tokens (and HSA layers and KV heads; model/chunk_runs.py),
+  mapped to lines through the tokenizer's character offsets. The table also gives the median lines of those
+  citations, and the score of the single top chunk (the score until session 9: a signature at the end of
+  one chunk with its docstring in the next is cited, by the app, as one span).
 - which: "Which function does this: <docstring summary>?" (RepoQA-style) is correct when the answer is the
   definition's name exactly (whitespace, quotes and a final period aside).
 - passage (only when asked for, `--kinds passage`): a sentence of a prose file (README, LICENSE, docs) or
-  a docstring, asked for by its words (model/data/prose.py); correct when the top citation covers the
-  sentence's first line; "quoted" when the answer is the sentence (whitespace and a final period aside).
+  a docstring, asked for by its words (model/data/prose.py); correct when the top citation (as above) covers
+  the sentence's first line; "quoted" when the answer is the sentence (whitespace and a final period aside).
 For "where" and "passage" it also reports how often a chunk covering the definition's (or sentence's)
 first line was among the chunks the answer read at all (top-k of any answer token, any HSA layer): low
 means retrieval never reaches it; high with a wrong top citation means it is read but outweighed.
@@ -31,9 +34,10 @@ from pathlib import Path
 import torch
 
 from model import checkpoint
+from model.chunk_runs import top_run
 from model.data.codeqa import QA, code_questions
 from model.data.prose import is_prose, passage_questions
-from model.generate import add_chunk_weights, top_chunk
+from model.generate import add_chunk_weights
 from model.tokenizer import Encoding
 from model.train_eval import DeviceMemory, answer, apply_smoke, encode_into, load_for_eval, normalise
 
@@ -101,6 +105,13 @@ def chunk_lines(encoding: Encoding, text: str, chunk: int, chunk_size: int) -> t
     return text.count("\n", 0, start) + 1, text.count("\n", 0, max(end - 1, start)) + 1
 
 
+def cited_lines(encoding: Encoding, text: str, first: int, last: int, chunk_size: int) -> tuple[int, int]:
+    """First and last line of chunks first..last of a document (as chunk_lines)."""
+    start = chunk_lines(encoding, text, first, chunk_size)[0]
+    end = max(chunk_lines(encoding, text, chunk, chunk_size)[1] for chunk in range(first, last + 1))
+    return start, end
+
+
 def evaluate(args: argparse.Namespace) -> dict:
     model, tokenizer, corpus = load_for_eval(args.model, args.corpus, args.device)
     results = {"model": str(args.model), "fingerprint": checkpoint.fingerprint(model), "packages": {},
@@ -124,20 +135,22 @@ def evaluate(args: argparse.Namespace) -> dict:
             sample = {"package": package, "path": corpus.path(i), "kind": qa.kind, "question": qa.question,
                       "expected": qa.answer, "got": got, "line": qa.start_line}
             if qa.kind in CITED_KINDS:
-                cited = top_chunk(tokens)
-                sample["cited"], sample["correct"] = None, False
-                if cited is not None:
-                    cited_doc = doc_of[cited[0]]
-                    cited_text = corpus.text(cited_doc)
-                    lines = chunk_lines(tokenizer.document(cited_text), cited_text, cited[1],
-                                        model.cfg.chunk_size)
-                    sample["cited"] = [corpus.path(cited_doc), *lines]
-                    sample["correct"] = cited_doc == i and lines[0] <= line <= lines[1]
                 read: dict[tuple[str, int], float] = {}
                 for token in tokens:
                     add_chunk_weights(read, token)
                 text = corpus.text(i)
                 encoding = tokenizer.document(text)  # once: the file's chunks among those read
+                sample["cited"], sample["correct"], sample["chunk_correct"] = None, False, False
+                if (cited := top_run(read)) is not None:
+                    key, first, last = cited
+                    cited_text = corpus.text(doc_of[key])
+                    lines = cited_lines(tokenizer.document(cited_text), cited_text, first, last,
+                                        model.cfg.chunk_size)
+                    sample["cited"] = [corpus.path(doc_of[key]), *lines]
+                    sample["correct"] = key == key_of[i] and lines[0] <= line <= lines[1]
+                    top_key, top = max(read, key=read.get)  # the single chunk: the score until session 9
+                    first, last = chunk_lines(encoding, text, top, model.cfg.chunk_size)
+                    sample["chunk_correct"] = top_key == key_of[i] and first <= line <= last
                 spans = [chunk_lines(encoding, text, chunk, model.cfg.chunk_size)
                          for key, chunk in read if key == key_of[i]]
                 sample["read"] = any(first <= line <= last for first, last in spans)
@@ -167,6 +180,13 @@ def table(results: dict) -> str:
         done = [s for s in results["samples"] if s["kind"] == kind]
         if done:
             lines.append(row(names[kind], [s["correct"] for s in done]))
+        if kind == "where" and done and all("chunk_correct" in s for s in done):
+            lines.append(row("definition lookup: the single top chunk covers it (the score until session 9)",
+                             [s["chunk_correct"] for s in done]))
+            sizes = sorted(s["cited"][2] - s["cited"][1] + 1 for s in done if s["cited"])
+            if sizes:
+                lines.append(f"| definition lookup: lines of the top citation, median (largest) | "
+                             f"{sizes[len(sizes) // 2]} ({sizes[-1]}) | {len(sizes)} |")
     passages = [s for s in results["samples"] if s["kind"] == "passage"]
     if passages:
         lines.append(row("passage: the answer is the sentence", [s["quoted"] for s in passages]))

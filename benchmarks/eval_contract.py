@@ -9,7 +9,8 @@ this contract, which no training row contains; each names the clause(s) that ans
 their text. A question counts as
 - cited when the first citation is a passage of the contract holding one of those phrases,
 - quoted when the answer itself holds one of them (whitespace and case aside);
-and whether any of its citations (the chips a user can click) is a passage of the contract holding one.
+and whether any of its citations (the chips a user can click) is a passage of the contract holding one, and
+whether the lines the window quotes under the answer (app/core/snippets.py) hold one.
 Then the same questions are asked again, in order, as follow-ups in one chat session (`ask --session`:
 the earlier turns go into the question document), scored the same way, and an answer counts as a repeat
 when it equals an earlier answer of that chat (whitespace and case aside): the model copying its last
@@ -28,6 +29,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from app.core.snippets import quotes
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "resources" / "sample"
@@ -80,6 +83,8 @@ def repeats(answers: list[str]) -> list[bool]:
 
 def score(question: str, phrases: tuple[str, ...], answer) -> dict:
     first = answer.citations[0] if answer.citations else None
+    shown = [q for q in quotes(answer.citations, question, answer.answer)
+             if answer.citations[q.index].path == CONTRACT]
     sample = {
         "question": question, "answer": answer.answer, "phrases": list(phrases),
         "first_citation": first.label if first else None,
@@ -87,6 +92,10 @@ def score(question: str, phrases: tuple[str, ...], answer) -> dict:
         "quoted": holds(answer.answer, phrases),
         "contract_cited": any(c.path == CONTRACT for c in answer.citations),
         "clause_cited": any(c.path == CONTRACT and holds(c.text, phrases) for c in answer.citations),
+        # the lines the window quotes under the answer (app/core/snippets.py) hold the clause
+        "clause_shown": any(holds(" ".join(q.lines), phrases) for q in shown),
+        "citations": [{"label": c.label, "path": c.path, "score": round(c.score, 4), "text": c.text}
+                      for c in answer.citations],
     }
     print(f"{sample['cited']:d} {sample['quoted']:d}  {question}\n    -> "
           f"{answer.answer[:160]!r}  [{sample['first_citation']}]", flush=True)
@@ -145,10 +154,12 @@ def table(results: dict) -> str:
     rows = [("first citation holds the answering clause", samples, "cited"),
             ("answer quotes the answering clause", samples, "quoted"),
             ("the answering clause among the citations", samples, "clause_cited"),
+            ("the answering clause in the lines quoted under the answer", samples, "clause_shown"),
             ("the contract among the citations", samples, "contract_cited"),
             # the first answer of the chat has nothing earlier to repeat
             ("one chat: answer repeats an earlier answer of the chat", chat[1:], "repeat"),
             ("one chat: first citation holds the answering clause", chat, "cited"),
+            ("one chat: the answering clause in the lines quoted under the answer", chat, "clause_shown"),
             ("one chat: answer quotes the answering clause", chat, "quoted")]
     return "\n".join(["| measure | share | of |", "|---|---|---|"] + [
         f"| {name} | {100 * sum(s[key] for s in some) / len(some):.0f}% | {len(some)} |"

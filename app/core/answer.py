@@ -4,7 +4,8 @@ The HSA layers choose chunks for every answer token with softmax weights. Summed
 those weights rank the chunks the answer drew on (DESIGN.md section 2, step 7). A chunk is 64 tokens of one
 document; the tokenizer's character offsets give its characters and the ingest span map gives lines (code,
 text) or PDF pages and line rectangles. Adjacent chunks of one document merge into one span, spans are
-widened to whole lines, and a PDF span is cut at page boundaries (a citation shows one page).
+widened to whole lines, and a PDF span is cut at page boundaries (a citation shows one page); the spans the
+answer read on one page are one citation, a "…" line in its text where unread lines lie between them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ingest.store import StoredDocument
+from model.chunk_runs import merge_runs
 
 MAX_CITATIONS = 6
 MIN_SHARE = 0.03  # a span with less of the answer's retrieval weight is not worth a chip
@@ -94,16 +96,45 @@ def chunk_chars(
     return int(real[:, 0].min()), int(real[:, 1].max())
 
 
-def merge_runs(chunks: Mapping[int, float]) -> list[tuple[int, int, float]]:
-    """Runs of consecutive chunk indices: (first, last, summed weight)."""
-    runs: list[tuple[int, int, float]] = []
-    for index in sorted(chunks):
-        if runs and runs[-1][1] == index - 1:
-            first, _, weight = runs[-1]
-            runs[-1] = (first, index, weight + chunks[index])
-        else:
-            runs.append((index, index, chunks[index]))
-    return runs
+GAP = "…"  # a line of a PDF citation's text standing for lines of the page the answer did not read
+
+
+def _touched(index: np.ndarray, start: int, end: int) -> list[int]:
+    """Spans (source lines, or PDF text lines) that characters [start, end) touch."""
+    if end <= start or len(index) == 0:
+        return []
+    return [i for i in range(len(index)) if index[i, 1] > start and index[i, 0] < end]
+
+
+def _page_rows(stored: StoredDocument, start: int, end: int) -> list[tuple[int, list[int], float]]:
+    """(page, its touched PDF lines, its share of their characters) for characters [start, end)."""
+    index = stored.span_index
+    by_page: dict[int, list[int]] = {}
+    for i in _touched(index, start, end):
+        if index[i, 3] > 0:
+            by_page.setdefault(int(index[i, 3]), []).append(i)
+    total = sum(int(index[i, 1] - index[i, 0]) for rows in by_page.values() for i in rows) or 1
+    return [(page, rows, sum(int(index[i, 1] - index[i, 0]) for i in rows) / total)
+            for page, rows in sorted(by_page.items())]
+
+
+def _page_citation(doc: CitedDocument, page: int, rows: Sequence[int], score: float) -> Citation:
+    """A PDF page's citation: the rectangles and text of its cited lines, with a GAP line where lines the
+    answer did not read lie between them (two runs of chunks on one page)."""
+    stored = doc.document
+    index = stored.span_index
+    rows = sorted(set(rows))
+    rects = (
+        [[round(float(v), 2) for v in stored.span_rects[i]] for i in rows]
+        if stored.span_rects is not None
+        else None
+    )
+    lines: list[str] = []
+    for n, i in enumerate(rows):
+        if n and i != rows[n - 1] + 1:
+            lines.append(GAP)
+        lines.append(stored.text[int(index[i, 0]) : int(index[i, 1])])
+    return Citation(stored.path, None, None, page, rects, score, "\n".join(lines), doc.abspath)
 
 
 def spans_for(doc: CitedDocument, start: int, end: int, score: float) -> list[Citation]:
@@ -111,36 +142,19 @@ def spans_for(doc: CitedDocument, start: int, end: int, score: float) -> list[Ci
     for a PDF. The score is shared between pages by their share of the characters."""
     stored = doc.document
     index = stored.span_index
-    if end <= start or len(index) == 0:
-        return []
-    # spans touched by the range (a span is a source line, or a PDF text line)
-    touched = [i for i in range(len(index)) if index[i, 1] > start and index[i, 0] < end]
+    touched = _touched(index, start, end)
     if not touched:
         return []
-    if stored.kind != "pdf":
-        lines = [int(index[i, 2]) for i in touched if index[i, 2] > 0]
-        if not lines:
-            return []
-        first, last = min(lines), max(lines)
-        rows = [i for i in range(len(index)) if first <= index[i, 2] <= last]
-        text = stored.text[int(index[rows[0], 0]) : int(index[rows[-1], 1])]
-        return [Citation(stored.path, first, last, None, None, score, text, doc.abspath)]
-    by_page: dict[int, list[int]] = {}
-    for i in touched:
-        if index[i, 3] > 0:
-            by_page.setdefault(int(index[i, 3]), []).append(i)
-    total = sum(int(index[i, 1] - index[i, 0]) for rows in by_page.values() for i in rows) or 1
-    citations = []
-    for page, rows in sorted(by_page.items()):
-        share = sum(int(index[i, 1] - index[i, 0]) for i in rows) / total
-        rects = (
-            [[round(float(v), 2) for v in stored.span_rects[i]] for i in rows]
-            if stored.span_rects is not None
-            else None
-        )
-        text = "\n".join(stored.text[int(index[i, 0]) : int(index[i, 1])] for i in rows)
-        citations.append(Citation(stored.path, None, None, page, rects, score * share, text, doc.abspath))
-    return citations
+    if stored.kind == "pdf":
+        return [_page_citation(doc, page, rows, score * share)
+                for page, rows, share in _page_rows(stored, start, end)]
+    lines = [int(index[i, 2]) for i in touched if index[i, 2] > 0]
+    if not lines:
+        return []
+    first, last = min(lines), max(lines)
+    rows = [i for i in range(len(index)) if first <= index[i, 2] <= last]
+    text = stored.text[int(index[rows[0], 0]) : int(index[rows[-1], 1])]
+    return [Citation(stored.path, first, last, None, None, score, text, doc.abspath)]
 
 
 def build_citations(
@@ -154,7 +168,8 @@ def build_citations(
     """Citations from summed retrieval weights per (document key, chunk index), highest score first.
 
     resolve(doc_key) gives the document as it was encoded, or None when it is gone (deleted, or changed
-    since the answer read it): its chunks are not cited. Scores are shares of all the weight.
+    since the answer read it): its chunks are not cited. Scores are shares of all the weight. A PDF page is
+    one citation, whatever number of runs of chunks the answer read on it.
     """
     total = sum(weights.values())
     if total <= 0:
@@ -167,16 +182,24 @@ def build_citations(
         doc = resolve(key)
         if doc is None:
             continue
+        pages: dict[int, tuple[set[int], float]] = {}
         for first, last, weight in merge_runs(chunks):
             start, end = chunk_chars(doc.offsets, first, last, chunk_size)
-            citations.extend(spans_for(doc, start, end, weight / total))
+            if doc.document.kind != "pdf":
+                citations.extend(spans_for(doc, start, end, weight / total))
+                continue
+            for page, rows, share in _page_rows(doc.document, start, end):
+                seen, score = pages.get(page, (set(), 0.0))
+                pages[page] = (seen | set(rows), score + share * weight / total)
+        citations.extend(_page_citation(doc, page, rows, score) for page, (rows, score) in pages.items())
     citations = _merge_same_lines(citations)
     citations.sort(key=lambda c: (-c.score, c.path, c.page or 0, c.start_line or 0))
     return [c for c in citations if c.score >= min_share][:limit]
 
 
 def _merge_same_lines(citations: list[Citation]) -> list[Citation]:
-    """Widening to whole lines can make two runs of a document touch or overlap: join those."""
+    """Widening to whole lines can make two runs of a source file touch or overlap: join those (a PDF page
+    is one citation already)."""
     out: list[Citation] = []
     for c in sorted(citations, key=lambda c: (c.path, c.page or 0, c.start_line or 0)):
         prev = out[-1] if out else None
@@ -200,17 +223,6 @@ def _merge_same_lines(citations: list[Citation]) -> list[Citation]:
                 None,
                 prev.score + c.score,
                 text,
-                prev.abspath,
-            )
-        elif prev is not None and prev.path == c.path and c.page is not None and prev.page == c.page:
-            out[-1] = Citation(
-                prev.path,
-                None,
-                None,
-                c.page,
-                (prev.rects or []) + (c.rects or []),
-                prev.score + c.score,
-                prev.text + "\n" + c.text,
                 prev.abspath,
             )
         else:

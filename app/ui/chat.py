@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.excerpts import ExcerptList, query_words
+from app.ui.excerpts import ExcerptList
 from app.ui.flow_layout import FlowLayout
 from app.ui.markdown_view import MarkdownView
 
@@ -129,7 +129,7 @@ class TurnView(QFrame):
             self.chip_layout.addWidget(chip)
             self.chips.append(chip)
         self.chip_box.setVisible(bool(self.chips))
-        self.excerpts.set_citations(citations, query_words(self.question.text(), self.text))
+        self.excerpts.set_citations(citations, self.question.text(), self.text)
 
     def set_dark(self, dark: bool) -> None:
         self.answer.set_dark(dark)

@@ -5,8 +5,9 @@
 Runs against a fresh, temporary FOLIO_HOME (the user's projects are never touched) with the light theme:
 welcome.png (first start), ingest.png (encoding three packages of Python's standard library, mid-run),
 answer.png (a question about the sample project, answered with citation chips), code.png (a code citation
-opened: its lines marked), pdf.png (a citation in the sample contract: its page with the passage
-highlighted) and summary.png (the contract summarized: outline and cited key passages).
+opened: its lines marked), pdf.png (the quoted contract passage that shares the most words with the question,
+opened: its page with the passage highlighted) and summary.png (the contract summarized: outline and cited
+key passages).
 The model is MODEL_DIR, else $FOLIO_MODEL, else the embedded model; without one the script makes a random
 hsa-tiny model (the answers are then meaningless text, but streaming, retrieval and citations are real).
 Works offscreen too (QT_QPA_PLATFORM=offscreen), with the same result.
@@ -97,6 +98,19 @@ def open_chip(window, want) -> bool:
     return False
 
 
+def open_excerpt(window, question: str) -> bool:
+    """Click the quoted contract passage under the latest answer that shares the most words with the question
+    (the one a reader opens), the first among equals; False if no quoted passage is of the contract."""
+    from app.core.snippets import query_words
+
+    words = query_words(question)
+    quoted = [e for e in window.chat.turns[-1].excerpts.excerpts if e.citation.page is not None]
+    if not quoted:
+        return False
+    max(quoted, key=lambda e: len(words & query_words(*e.lines))).clicked.emit()
+    return True
+
+
 def main(argv: list[str]) -> int:
     folder = Path(argv[0] if argv else "docs/screenshots").resolve()
     folder.mkdir(parents=True, exist_ok=True)
@@ -156,7 +170,7 @@ def main(argv: list[str]) -> int:
     window.chat.new_button.click()  # a chat of its own: the small model tends to repeat an earlier answer
     for question in PDF_QUESTIONS:
         ask(window, question)
-        if open_chip(window, lambda c: c.page is not None):
+        if open_excerpt(window, question) or open_chip(window, lambda c: c.page is not None):
             break
     else:  # the model cited no page of the contract: show a heading of its outline highlighted instead
         print("no PDF citation in the answers: pdf.png shows the contract opened from its outline")

@@ -96,15 +96,22 @@ CLAUSE = Citation("contract.pdf", None, None, 3, [[72.0, 100.0, 300.0, 112.0]], 
 LONG = Citation("notes.txt", 1, 1, None, None, 0.1, "word " * 200, "/p/notes.txt")
 
 
-def test_a_finished_turn_quotes_its_top_three_cited_passages(qtbot):
-    turn = TurnView("What limits liability?")
+def finished(qtbot, question: str, answer: str, citations: list, size=(520, 600)) -> TurnView:
+    """A turn on screen at `size`, finished with the answer and its citations."""
+    turn = TurnView(question)
     qtbot.addWidget(turn)
-    turn.resize(520, 600)
+    turn.resize(*size)
     turn.show()
-    turn.finish("The fees paid.", [METHOD, CLAUSE, LONG, ONE_LINE, CODE], None)
+    turn.finish(answer, citations, None)
+    return turn
+
+
+def test_a_finished_turn_quotes_three_cited_passages(qtbot):
+    turn = finished(qtbot, "What limits liability?", "The fees paid.", [METHOD, CLAUSE, LONG, ONE_LINE, CODE])
     shown = turn.excerpts.excerpts
     assert turn.excerpts.isVisible() and len(turn.chips) == 5
-    assert [excerpt.citation for excerpt in shown] == [METHOD, CLAUSE, LONG]  # the first three, by score
+    # the clause holds the question's words; the two others are the first of the chips that hold none
+    assert [excerpt.citation for excerpt in shown] == [METHOD, CLAUSE, LONG]
     assert all(excerpt.isVisible() for excerpt in shown)
 
     def top(widget) -> int:
@@ -137,6 +144,23 @@ def test_a_finished_turn_quotes_its_top_three_cited_passages(qtbot):
     with qtbot.waitSignal(turn.citationActivated) as clicked:
         qtbot.mouseClick(shown[0], Qt.MouseButton.LeftButton)
     assert clicked.args == [METHOD]
+
+
+def test_the_passages_quoted_are_those_the_question_is_about_numbered_as_their_chips(qtbot):
+    # the model's fifth chip holds the clause asked about: it is quoted, with the first two chips (they hold
+    # none of the question's words), in chip order, each numbered as its chip
+    turn = finished(qtbot, "What limits liability?", "The fees paid.", [METHOD, LONG, ONE_LINE, CODE, CLAUSE])
+    shown = turn.excerpts.excerpts
+    assert [excerpt.citation for excerpt in shown] == [METHOD, LONG, CLAUSE]
+    assert [excerpt.text().splitlines()[0] for excerpt in shown] == [
+        "1  pkg/shapes.py:11-17", "2  notes.txt:1", "5  contract.pdf p.3"]
+    with qtbot.waitSignal(turn.citationActivated) as clicked:
+        qtbot.mouseClick(shown[2], Qt.MouseButton.LeftButton)
+    assert clicked.args == [CLAUSE]
+    # the two chips holding "area" and "self" (4 and 5) before those holding neither, of which the first
+    other = finished(qtbot, "What is the area of self?", "It is computed.",
+                     [LONG, ONE_LINE, CLAUSE, CODE, METHOD])
+    assert [excerpt.number for excerpt in other.excerpts.excerpts] == [1, 4, 5]
 
 
 def test_passages_show_only_once_an_answer_ends_with_citations(qtbot):
@@ -209,6 +233,17 @@ def test_an_excerpt_prefers_the_rarer_words_of_the_question(qtbot):
     turn.finish("Thirty.", [clause], None)
     assert turn.excerpts.excerpts[0].text().splitlines() == [
         "1  contract.pdf p.4", ELLIPSIS, "Invoices are payable within thirty (30) days.", "Nothing more."]
+
+
+def test_a_gap_in_a_cited_page_at_the_edge_of_an_excerpt_is_one_ellipsis(qtbot):
+    # a PDF page the answer read in two places: its text marks the unread lines between with "…"
+    text = ("Article 6. Limitation of Liability\n6.1 Nothing limits liability for death.\n"
+            "negligence or fraud.\n…\n6.3 Total liability is capped.")
+    page = Citation("contract.pdf", None, None, 3, None, 1.0, text, "/p/contract.pdf")
+    turn = finished(qtbot, "What about the limitation of liability?", "It is limited.", [page])
+    assert turn.excerpts.excerpts[0].text().splitlines() == [
+        "1  contract.pdf p.3", "Article 6. Limitation of Liability",
+        "6.1 Nothing limits liability for death.", "negligence or fraud.", ELLIPSIS]
 
 
 def test_a_saved_chat_shows_the_cited_passages_again(qtbot, tmp_path):

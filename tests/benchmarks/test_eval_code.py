@@ -3,6 +3,7 @@ import json
 import pytest
 
 from benchmarks.eval_code import chunk_lines, main
+from model.chunk_runs import top_run
 
 
 def test_chunk_lines_cover_the_document_in_order(tokenizer):
@@ -15,6 +16,15 @@ def test_chunk_lines_cover_the_document_in_order(tokenizer):
     assert chunk_lines(encoding, text, len(ranges), 64) == (0, -1)  # past the end: padding only
 
 
+def test_the_top_citation_is_the_apps_first_chip_a_run_of_adjacent_chunks():
+    # a signature at the end of chunk 3 with its docstring in chunk 4: the app shows one chip for both,
+    # which outweighs a heavier single chunk elsewhere
+    weights = {("a.py#0", 3): 0.3, ("a.py#0", 4): 0.3, ("b.py#1", 7): 0.5, ("a.py#0", 9): 0.1}
+    assert top_run(weights) == ("a.py#0", 3, 4)
+    assert top_run({("a.py#0", 3): 0.3, ("b.py#1", 4): 0.3, ("b.py#1", 7): 0.5}) == ("b.py#1", 7, 7)
+    assert top_run({}) is None
+
+
 def test_cpu_smoke_scores_both_kinds(tiny_model_dir, corpus_dir, tmp_path):
     out = tmp_path / "code.md"
     assert main(["--model", str(tiny_model_dir), "--corpus", str(corpus_dir), "--cpu-smoke",
@@ -22,6 +32,8 @@ def test_cpu_smoke_scores_both_kinds(tiny_model_dir, corpus_dir, tmp_path):
     text = out.read_text()
     assert "| definition lookup (top citation covers the definition) |" in text
     assert "| definition's chunk among the chunks the answer read (diagnostic) |" in text
+    assert "| definition lookup: the single top chunk covers it (the score until session 9) |" in text
+    assert "| definition lookup: lines of the top citation, median (largest) |" in text
     assert "- json:" in text  # the held-out package is the project
     results = json.loads(out.with_suffix(".json").read_text())
     by_kind = {kind: [s for s in results["samples"] if s["kind"] == kind] for kind in ("where", "which")}

@@ -44,5 +44,21 @@ def test_a_clause_among_the_later_citations_counts_only_there():
     answer = Answer("Invoices are due.", chips)
     sample = score("How many days?", phrases, answer)
     assert sample["clause_cited"] and not sample["cited"] and not sample["quoted"]
+    assert sample["clause_shown"]  # quoted under the answer: it holds the question's "days"
     answer.citations.pop()
     assert not score("How many days?", phrases, answer)["clause_cited"]
+
+
+def test_the_clause_counts_as_shown_only_in_the_lines_quoted_under_the_answer():
+    # a long page cited: the window quotes four of its lines, those holding the question's rarer words
+    from app.core.answer import Answer, Citation
+    from benchmarks.eval_contract import score
+
+    phrases = ("payable within thirty (30) days",)
+    page = "\n".join([f"The Provider shall keep records of item {i}." for i in range(12)]
+                     + ["Invoices are payable within thirty (30) days of receipt."])
+    cited = [Citation(CONTRACT, None, None, 2, None, 0.5, page, CONTRACT)]
+    assert score("When are invoices payable?", phrases, Answer("Soon.", cited))["clause_shown"]
+    # a question none of whose words the page holds quotes its first lines, without the clause
+    sample = score("How long is the term?", phrases, Answer("Soon.", cited))
+    assert sample["clause_cited"] and not sample["clause_shown"]

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from app.core.answer import CitedDocument, build_citations, chunk_chars, merge_runs
+from app.core.answer import GAP, CitedDocument, build_citations, chunk_chars
 from ingest.paths import project_db_path
 from ingest.pipeline import ingest
 from ingest.store import Store
+from model.chunk_runs import merge_runs
 from model.tokenizer import Tokenizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ingest"))
 from pdf_fixtures import KNOWN_LINES, make_known_pdf  # noqa: E402
 
 S = 64
+SAMPLE_PDF = Path(__file__).resolve().parents[2] / "resources" / "sample" / "services-agreement.pdf"
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +90,33 @@ def test_pdf_chunk_cites_pages_and_line_rectangles(project, tokenizer):
         # the line's rectangle: starts at x = 72 and contains its baseline
         assert any(abs(x0 - 72) < 1.5 and y0 < baseline <= y1 + 1 for x0, y0, _x1, y1 in citation.rects)
     assert sum(c.score for c in citations) == pytest.approx(1.0)
+
+
+def test_two_runs_on_one_pdf_page_are_one_citation_marking_the_lines_between(tmp_path, tokenizer):
+    # the chunks read on page 3 of the sample contract, with an unread chunk between: one chip for the page,
+    # its text not running the two passages together as if they were one
+    root = tmp_path / "proj"
+    root.mkdir()
+    shutil.copy(SAMPLE_PDF, root / "services-agreement.pdf")
+    ingest([str(root)])
+    with Store(project_db_path(root)) as store:
+        doc = cited(store, tokenizer, "services-agreement.pdf")
+    index = doc.document.span_index
+    pages = [{int(index[i, 3]) for i in range(len(index))
+              if index[i, 1] > chunk_chars(doc.offsets, c, c, S)[0]
+              and index[i, 0] < chunk_chars(doc.offsets, c, c, S)[1]} for c in range(len(doc.offsets) // S)]
+    first = next(c for c in range(len(pages) - 2) if pages[c] == pages[c + 1] == pages[c + 2] == {3})
+    [citation] = build_citations({("k", first): 0.6, ("k", first + 2): 0.4}, lambda key: doc, S)
+    assert citation.page == 3 and citation.score == pytest.approx(1.0)
+    lines = citation.text.split("\n")
+    assert GAP in lines[1:-1] and lines.count(GAP) == 1
+    assert len(citation.rects) == len(lines) - 1  # a rectangle for every line read, none for the gap
+    unread = doc.document.text[slice(*chunk_chars(doc.offsets, first + 1, first + 1, S))]
+    between = unread.split("\n")[1]  # a whole line of the unread chunk
+    assert between.strip() and between not in citation.text
+    # the two runs read alone: their lines are the citation's, in order
+    alone = [build_citations({("k", c): 1.0}, lambda key: doc, S)[0].text for c in (first, first + 2)]
+    assert citation.text == f"{alone[0]}\n{GAP}\n{alone[1]}"
 
 
 def test_gone_documents_and_tiny_shares_are_not_cited(project, tokenizer):
