@@ -11,9 +11,11 @@
 # R 9 0.3 400 3e-4 0.45 0.45 single,multikey,multivalue,multiquery,multiquery,vartrack,vartrack; call 4: S from
 # Q with twice the copy weight (S 10 0.3 400 2e-4 0.3 0.6 single,multikey,multivalue,multiquery,vartrack 2).
 # The held-out loss of the start and of the new model is measured side by side alongside the evaluations.
-# Session 10: SEQ (row length, default 16384) and QPR (questions per qa row, default 16) from the environment;
-# call 1: T from S with multi-query answers that name their keys (T 11 0.3 400 2e-4 0.3 0.6 <S's kinds> 2).
-SEQ=${SEQ:-16384}; QPR=${QPR:-16}
+# Session 10: SEQ (row length, default 16384), QPR (questions per qa row, default 16) and TRAIN_ONLY (the
+# trainable parameters' pattern, default the upper half and the chunk encoder; empty: every weight) from the
+# environment; call 1: T from S with multi-query answers that name their keys (T 11 0.3 400 2e-4 0.3 0.6 <S's
+# kinds> 2); call 2: U from S on 64K rows (SEQ=65536 QPR=64 ... U 12 0.3 400 2e-4 0.3 0.6 <S's kinds> 2).
+SEQ=${SEQ:-16384}; QPR=${QPR:-16}; UPPER='upper\.|encoder\.'; TRAIN_ONLY=${TRAIN_ONLY-$UPPER}
 NAME=$1; SEED=$2; PASSAGES=$3; UNTIL=$4; LR=$5; TASKS=${6:-0.3}; QA=${7:-0.6}
 KINDS=${8:-single,multikey,multivalue,multiquery,vartrack}; COPY=${9:-1}
 S=$(date +%s); END=$((S + 575))
@@ -21,7 +23,7 @@ export TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 mkdir -p .train/logs .train/eval && L=.train/logs; E=.train/eval
 [ -d .train/corpus/heldout ] || python3 -m model.data.build --out .train/corpus --limit-mb 300 --workers 16 > $L/build.log 2>&1
 echo "corpus $(( $(date +%s) - S )) s"
-python3 -m model.train --corpus .train/corpus --init resources/model --until $((S+UNTIL)) --plan-minutes $(awk -v u=$UNTIL -v e=$(( $(date +%s) - S )) 'BEGIN { printf "%.2f", (u - e - 60) / 60 }') --lr-shape cosine --monitor-every 800 --monitor-samples 16 --warmup-steps 30 --seq-len $SEQ --full-share 0 --task-share $TASKS --qa-share $QA --task-kinds $KINDS --qa-per-row $QPR --passage-share $PASSAGES --turns-share 0.5 --retrieval-weight 1 --copy-weight $COPY --answer-weight 2 --lr $LR --train-only 'upper\.|encoder\.' --seed $SEED --out .train/$NAME > $L/$NAME.out 2>&1
+python3 -m model.train --corpus .train/corpus --init resources/model --until $((S+UNTIL)) --plan-minutes $(awk -v u=$UNTIL -v e=$(( $(date +%s) - S )) 'BEGIN { printf "%.2f", (u - e - 60) / 60 }') --lr-shape cosine --monitor-every 800 --monitor-samples 16 --warmup-steps 30 --seq-len $SEQ --full-share 0 --task-share $TASKS --qa-share $QA --task-kinds $KINDS --qa-per-row $QPR --passage-share $PASSAGES --turns-share 0.5 --retrieval-weight 1 --copy-weight $COPY --answer-weight 2 --lr $LR --train-only "$TRAIN_ONLY" --seed $SEED --out .train/$NAME > $L/$NAME.out 2>&1
 cp .train/$NAME/log.jsonl $L/$NAME.jsonl
 echo "trained $(( $(date +%s) - S )) s"
 M=.train/$NAME/model
