@@ -2,7 +2,8 @@
 
 A user asks a contract "How many days does the client have to pay an invoice?"; the model has to find the
 sentence that says so among its retrieved chunks and quote it. These questions teach that on real text:
-the sentences of prose files (Markdown, reStructuredText, plain text, licenses) and of Python docstrings.
+the sentences of prose files (Markdown, reStructuredText, plain text, licenses) and of Python docstrings
+(sentences.py finds them and their source lines).
 A question names 2-3 distinctive words of its sentence, or a short phrase of it, chosen so that no other
 sentence of the file holds them all: the answer is then that one sentence, and the chunk holding its
 start_line the retrieval target. A sentence that opens a section can instead be asked by its heading
@@ -17,15 +18,19 @@ headings and sentences heavy with markup are left out rather than cleaned up.
 
 from __future__ import annotations
 
-import ast
-import bisect
 import random
 import re
-import warnings
 from collections import defaultdict
-from dataclasses import dataclass
 
 from model.data.codeqa import QA
+from model.data.sentences import (
+    CONTENT_WORD,
+    SMALL_WORDS,
+    STOP_WORDS,
+    Sentence,
+    docstring_sentences,
+    prose_sentences,
+)
 
 MAX_QUESTIONS = 64  # per file, spread over it
 MIN_WORDS, MAX_WORDS = 8, 40
@@ -34,55 +39,12 @@ PLAIN_SHARE = 0.7  # of a sentence's words that must be plain words
 PROSE_SUFFIXES = (".md", ".markdown", ".rst", ".txt")
 HASH_HEADINGS = (".md", ".markdown", ".txt")  # where "# Title" is a heading (and ~~~ a fence)
 LICENSE_NAMES = ("LICENSE", "LICENCE", "COPYING")
-
-# a sentence ends at . ! ? (and closing quotes or brackets) before whitespace and an uppercase letter
-_BOUNDARY = re.compile(r"([.!?][\"')\]]*)\s+(?=[\"'(]?[A-Z])")
-_INITIALS = re.compile(r"(?:[A-Za-z]\.)+")  # e.g. i.e. U.S. J.
-_ABBREVIATIONS = frozenset("mr. mrs. ms. dr. prof. vs. cf. no. nos. fig. figs. approx. jr. sr. st. sec. "
-                           "art. vol. pp. ch. eq. ref. al. resp.".split())
 _PLAIN = re.compile(r"(?<!\S)[(\"']?[A-Za-z]+(?:['’-][A-Za-z]+)*[.,;:!?)\"']*(?!\S)")  # a plain word
-_CONTENT = re.compile(r"[a-z]{4,}")  # the words that can tell sentences apart (lowercase text)
 _CANDIDATE = re.compile(r"(?<![^\s\"'(\[“])[A-Za-z]{4,}(?=[\"')\],.;:!?’”]*(?:\s|$))")
 _UNDERSCORED = re.compile(r"[A-Za-z0-9]_|_[A-Za-z0-9]")
 _NEVER = ("::", ">>>", "http", "www.", "\\", "|", "](", "..")
 _MARKUP = "{}=`"
-
-_FENCE = re.compile(r"```|~~~")
-_UNDERLINE = re.compile(r"([=\-~^\"'`#*+_:.])\1{2,}")
-_HASH_HEADING = re.compile(r"#{1,6}\s+(.*?)[\s#]*")
-_BULLET = re.compile(r"(?:[-*+•]|\d{1,3}[.)]|\(?[a-zA-Z0-9]{1,3}\))\s+")
-_ARGUMENT = re.compile(r"\*{0,2}[A-Za-z_]\w*(?: \([^)]*\))?: ")  # "overflow (str, optional): How to ..."
-_NUMBERED = re.compile(  # "7. Limitation of Liability", "ARTICLE 7 - LIMITATION OF LIABILITY", "2.1 Scope"
-    r"(?:(?:ARTICLE|Article|SECTION|Section|CHAPTER|Chapter|PART|Part)\s+(?:\d{1,3}(?:\.\d{1,3})*|[IVXLC]{1,6})"
-    r"\.?|\d{1,3}(?:\.\d{1,3})+\.?|\d{1,3}\.|[IVX]{1,5}\.)\s*[-–—:.]?\s+(\S.*)")
-_INLINE_TITLE = re.compile(r"([^.]{2,80})\.\s+(?=[\"'(]?[A-Z])")  # "Grant of Copyright License. Subject to"
-_TITLE_WORD = re.compile(r"[A-Z0-9][A-Za-z0-9'’&/-]*,?")
-_SMALL = frozenset("a an and as at by for from in into of on or per the to with without".split())
-_CAPS_LINE = re.compile(r"[A-Z][A-Z0-9 ,'&/-]*[A-Z]")
 _HEADING_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9 ,'&/-]*")
-_FIELD = re.compile(r":[\w ]+:")  # rst field list, ":param x: ..."
-_LINK_DEFINITION = re.compile(r"\[[^\]]+\]:\s")
-_OPEN_QUOTE = re.compile(r"[rRuU]?(\"\"\"|'''|\"|')")
-_BLOCKS = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.If, ast.For, ast.AsyncFor, ast.While,
-           ast.With, ast.AsyncWith, ast.Try, ast.TryStar, ast.ExceptHandler)
-_EDGE_PUNCTUATION = "\"'()[],.;:!?’“”"
-
-_STOP = frozenset("""
-able about above according across actually after again against almost along already also although always
-among another anyone anything anyway anywhere around away back because been before behind being below
-beside besides between beyond both came cannot could does doing done down during each either else enough
-even ever every example examples except fact following found from further gets give given gives going gone
-good have having here hereby herein himself however indeed instead into itself just keep kept know last
-least less like likely made make makes many maybe mean means might more moreover most mostly much must
-myself near nearly need needs neither never next none nothing note noted often once only onto other others
-otherwise over perhaps please possible rather really same seem seems several shall should show shown since
-some somehow something sometimes somewhat still such sure take taken than that their theirs them themselves
-then there thereby therefore these they thing things this those though through thus together toward towards
-under unless unlike until upon used uses using usually various very want wants well were what whatever when
-whenever where whereas wherever whether which while whom whose will with within without would your yours
-yourself return returns returned value values true false self default argument arguments parameter
-parameters object objects instance optional specified
-""".split())
 
 _TWO_WORDS = ("What does it say about {words}?", "What is said about {words}?",
               "Find the passage about {words}.", "What does the text say about {words}?")
@@ -107,148 +69,6 @@ _SECTION = ("What does the section on {heading} say?", "What does it say about {
             "What does the {heading} section say?")
 
 
-@dataclass(slots=True)
-class _Sentence:
-    text: str  # whitespace collapsed
-    start_line: int
-    end_line: int
-    section: int  # index into the file's headings, 0: before any
-    words: frozenset[str]  # lowercase, whole words
-
-
-def _indent(line: str) -> int:
-    n = len(line) - len(line.lstrip(" \t"))
-    return n + 3 * line.count("\t", 0, n) if n else 0  # a tab as 4 spaces
-
-
-def _title(text: str) -> str | None:
-    """`text` as a heading if it reads like one: 1-8 words, each capitalized (or a small word)."""
-    text = text.strip().rstrip(".:").strip()
-    words = text.split()
-    if not 1 <= len(words) <= 8 or words[0] in _SMALL:
-        return None
-    return text if all(w in _SMALL or _TITLE_WORD.fullmatch(w) for w in words) else None
-
-
-def _standalone_heading(line: str) -> str | None:
-    """A one-line paragraph that is a heading: "7. Limitation of Liability", "NO WARRANTY"."""
-    numbered = _NUMBERED.fullmatch(line)
-    if numbered:
-        return _title(numbered.group(1))
-    caps = line.rstrip(".:")
-    if _CAPS_LINE.fullmatch(caps) and len(caps.split()) <= 8:
-        return caps
-    return None
-
-
-def _paragraphs(lines: list[tuple[int, str]], base: int, hash_headings: bool,
-                headings: list[str] | None) -> list[tuple[int, list[tuple[int, str]]]]:
-    """The prose paragraphs of `lines` ((line number, text)) as (section, lines), code, tables, markup
-    lines and headings left out. `base` is the indentation of plain text. Headings are appended to
-    `headings` (None: ignore them); a paragraph's section is the index of the heading it follows."""
-    out: list[tuple[int, list[tuple[int, str]]]] = []
-    para: list[tuple[int, str]] = []
-    first_line = ""  # the paragraph's first line as written (a one-line paragraph may be a heading)
-    para_indent = 0
-    section = 0
-    fence = ""
-    skip_deeper = -1  # while >= 0, blank lines and lines indented deeper than this are skipped
-    skip_to_blank = False
-    after_blank = True
-
-    def flush() -> None:
-        nonlocal para, section
-        if para:
-            title = _standalone_heading(first_line) if headings is not None and len(para) == 1 else None
-            if title:
-                headings.append(title)
-                section = len(headings) - 1
-            else:
-                out.append((section, para))
-        para = []
-
-    def open_section(title: str) -> None:
-        nonlocal section
-        if headings is not None:
-            headings.append(title.strip().rstrip(".:").strip())
-            section = len(headings) - 1
-
-    for k, (lineno, raw) in enumerate(lines):
-        stripped = raw.strip()
-        if fence:
-            if stripped.startswith(fence):
-                fence = ""
-            continue
-        indent = _indent(raw)
-        if skip_deeper >= 0:
-            if not stripped or indent > skip_deeper:
-                continue
-            skip_deeper = -1
-        if skip_to_blank:
-            if stripped:
-                continue
-            skip_to_blank = False
-        if not stripped:
-            flush()
-            after_blank = True
-            continue
-        was_blank, after_blank = after_blank, False
-        fenced = _FENCE.match(stripped)
-        if fenced and (fenced.group() == "```" or hash_headings):
-            flush()
-            fence = fenced.group()
-            continue
-        if indent - base >= 4 and not para and was_blank:  # an indented code block, or a centered heading
-            title = _standalone_heading(stripped) if headings is not None else None
-            if title and (k + 1 == len(lines) or not lines[k + 1][1].strip()):
-                open_section(title)
-            else:
-                skip_deeper = base + 3
-            continue
-        if _UNDERLINE.fullmatch(stripped):  # a title's underline (or overline), a rule, a simple table
-            title = para.pop()[1] if para else ""
-            flush()
-            if title:
-                open_section(title)
-            continue
-        if stripped.startswith(("|", "+-", "+=", "<", "![", ">")) or stripped.count("|") >= 2 \
-                or _LINK_DEFINITION.match(stripped):  # tables, HTML, images, quotes, link definitions
-            flush()
-            if stripped.startswith(">>>"):
-                skip_to_blank = True
-            continue
-        if stripped.startswith(".. ") or stripped == ".." or _FIELD.match(stripped):  # directives, fields
-            flush()
-            skip_deeper = indent
-            continue
-        hashed = _HASH_HEADING.fullmatch(stripped) if hash_headings else None
-        if hashed:
-            flush()
-            open_section(hashed.group(1))
-            continue
-        if not para and stripped.endswith(":") and not stripped.endswith("::") and len(stripped.split()) <= 3:
-            continue  # a label ("Args:", "Returns:"): what follows is a paragraph of its own
-        if para and (_BULLET.match(stripped) or _ARGUMENT.match(stripped)):
-            flush()  # the next item of a list, or of a docstring's arguments
-        text = stripped
-        if not para:
-            first_line, para_indent = stripped, indent
-            numbered = _NUMBERED.fullmatch(stripped) if headings is not None else None
-            inline = _INLINE_TITLE.match(numbered.group(1)) if numbered else None
-            if inline and _title(inline.group(1)):
-                open_section(inline.group(1))
-                text = numbered.group(1)[inline.end():]
-            else:
-                bullet = _BULLET.match(stripped)
-                text = stripped[bullet.end():] if bullet else stripped
-        para.append((lineno, text))
-        if stripped.endswith("::"):  # an rst literal block follows
-            flush()
-            skip_deeper = para_indent
-    flush()
-    return out
-
-
 def _keep(text: str) -> bool:
     """A sentence worth asking about: plain prose of a sensible length, copied as written."""
     if len(text) > MAX_SENTENCE_CHARS or not (text[0].isupper() or text[0] in "\"'“"):
@@ -261,95 +81,6 @@ def _keep(text: str) -> bool:
     if _UNDERSCORED.search(text) or sum(text.count(c) for c in "*[]<>") > 4:
         return False
     return len(_PLAIN.findall(text)) >= PLAIN_SHARE * words
-
-
-def _sentences(para: list[tuple[int, str]], section: int) -> list[_Sentence]:
-    """The paragraph's sentences with the source lines they span."""
-    starts: list[int] = []
-    numbers: list[int] = []
-    parts: list[str] = []
-    at = 0
-    for lineno, text in para:
-        collapsed = " ".join(text.split())
-        if collapsed:
-            starts.append(at)
-            numbers.append(lineno)
-            parts.append(collapsed)
-            at += len(collapsed) + 1
-    joined = " ".join(parts)
-    spans = []
-    begin = 0
-    for match in _BOUNDARY.finditer(joined):
-        if match.group(1)[0] == ".":
-            token = joined[joined.rfind(" ", 0, match.start()) + 1:match.start() + 1].lstrip("([\"'")
-            if token.lower() in _ABBREVIATIONS or _INITIALS.fullmatch(token):
-                continue
-        spans.append((begin, match.end(1)))
-        begin = match.end()
-    spans.append((begin, len(joined)))
-    out = []
-    for begin, end in spans:
-        text = joined[begin:end].strip()
-        if text:
-            first = numbers[bisect.bisect_right(starts, begin) - 1]
-            last = numbers[bisect.bisect_right(starts, end - 1) - 1]
-            words = frozenset(_CONTENT.findall(text.lower())) - _STOP
-            out.append(_Sentence(text, first, last, section, words))
-    return out
-
-
-def _prose_sentences(source: str, hash_headings: bool) -> tuple[list[_Sentence], list[str]]:
-    """The sentences of a prose file, and its headings (headings[0] = "": before the first one)."""
-    lines = list(enumerate(source.split("\n"), start=1))
-    base = min((_indent(text) for _, text in lines if text.strip()), default=0)
-    headings = [""]
-    paragraphs = _paragraphs(lines, base, hash_headings, headings)
-    return [s for section, para in paragraphs for s in _sentences(para, section)], headings
-
-
-def _docstring_sentences(source: str) -> list[_Sentence]:
-    """Sentences of the module's, classes' and functions' docstrings, placed on their source lines."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # invalid escape sequences in old code
-        tree = ast.parse(source)
-    lines = source.split("\n")
-    found: list[_Sentence] = []
-    stack: list[ast.AST] = [tree]
-    while stack:  # statements only: walking every expression node would cost more than the parse
-        node = stack.pop()
-        for field in ("body", "orelse", "finalbody", "handlers"):
-            stack.extend(child for child in getattr(node, field, ()) if isinstance(child, _BLOCKS))
-        if not isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-            continue
-        first = node.body[0] if node.body else None
-        if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
-                and isinstance(first.value.value, str)) or first.end_lineno is None:
-            continue
-        start, end = first.lineno, first.end_lineno
-        if end > len(lines):
-            continue
-        head = lines[start - 1].encode()
-        tail = lines[end - 1].encode()
-        if start == end:
-            segment = [head[first.col_offset:first.end_col_offset].decode(errors="replace")]
-        else:
-            segment = [head[first.col_offset:].decode(errors="replace"), *lines[start:end - 1],
-                       tail[:first.end_col_offset].decode(errors="replace")]
-        literal = "\n".join(segment)
-        opened = _OPEN_QUOTE.match(literal)
-        if not opened:
-            continue
-        quote = opened.group(1)
-        inner = literal[opened.end():len(literal) - len(quote)]
-        if len(literal) < opened.end() + len(quote) or not literal.endswith(quote) \
-                or quote in inner.replace("\\" + quote[0], ""):  # implicitly concatenated strings
-            continue
-        numbered = list(zip(range(start, end + 1), inner.split("\n"), strict=True))
-        base = min((_indent(text) for _, text in numbered[1:] if text.strip()), default=0)
-        for _, para in _paragraphs(numbered, base, False, None):
-            found.extend(_sentences(para, 0))
-    found.sort(key=lambda s: s.start_line)
-    return found
 
 
 def _shown(word: str, first: bool, shouting: bool) -> str:
@@ -388,7 +119,7 @@ def _user_form(shown: list[str], text: str, rng: random.Random, phrase: bool = F
     return frame.format(words=words[:1].upper() + words[1:] if frame.startswith("{") else words)
 
 
-def _passage_question(index: int, sentence: _Sentence, occurs: dict[str, set[int]], basename: str,
+def _passage_question(index: int, sentence: Sentence, occurs: dict[str, set[int]], basename: str,
                       rng: random.Random, varied: bool = False) -> str | None:
     """A question naming words (or a phrase) of the sentence that no other sentence of the file holds."""
     text = sentence.text
@@ -396,7 +127,7 @@ def _passage_question(index: int, sentence: _Sentence, occurs: dict[str, set[int
     for match in _CANDIDATE.finditer(text):
         word = match.group()
         key = word.lower()
-        if key not in _STOP and key not in candidates:
+        if key not in STOP_WORDS and key not in candidates:
             candidates[key] = (match.start(), word)
     if len(candidates) < 2:
         return None
@@ -417,7 +148,7 @@ def _passage_question(index: int, sentence: _Sentence, occurs: dict[str, set[int
                 continue
             for j in range(i + 1, min(i + 4, len(tokens))):
                 last = tokens[j].rstrip(".,;:)\"'")
-                if not last.isalpha() or last.lower() not in candidates and last.lower() not in _SMALL:
+                if not last.isalpha() or last.lower() not in candidates and last.lower() not in SMALL_WORDS:
                     break  # a phrase reads on through content and small words: "limitation of liability"
                 if last.lower() in candidates:
                     keys = [t.lower() for t in (*tokens[i:j], last) if t.lower() in candidates]
@@ -460,13 +191,13 @@ def _passage_question(index: int, sentence: _Sentence, occurs: dict[str, set[int
     return rng.choice(_TWO_WORDS if len(shown) == 2 else _THREE_WORDS).format(words=words)
 
 
-def _placed(sentence: _Sentence, lines: list[str]) -> bool:
+def _placed(sentence: Sentence, lines: list[str]) -> bool:
     """Whether the sentence's first and last words are on its first and last source lines."""
     words = sentence.text.split()
     return words[0] in lines[sentence.start_line - 1] and words[-1] in lines[sentence.end_line - 1]
 
 
-def _questions(sentences: list[_Sentence], headings: list[str], lines: list[str], basename: str,
+def _questions(sentences: list[Sentence], headings: list[str], lines: list[str], basename: str,
                rng: random.Random, varied: bool) -> list[QA]:
     """One question for each sentence worth asking that can be told apart; the first one of a section with
     a heading of its own is asked by that heading."""
@@ -475,7 +206,7 @@ def _questions(sentences: list[_Sentence], headings: list[str], lines: list[str]
         for word in sentence.words:
             occurs[word].add(i)
     for h, heading in enumerate(headings[1:], start=1):  # a heading holding the words would do as well
-        for word in _CONTENT.findall(heading.lower()):
+        for word in CONTENT_WORD.findall(heading.lower()):
             occurs[word].add(-h)
     heading_counts: dict[str, int] = {}
     for heading in headings[1:]:
@@ -528,9 +259,9 @@ def passage_questions(source: str, path: str, rng: random.Random, varied: bool =
     basename, suffix = _name_and_suffix(path)
     try:
         if is_prose(path):
-            sentences, headings = _prose_sentences(source, suffix in HASH_HEADINGS)
+            sentences, headings = prose_sentences(source, suffix in HASH_HEADINGS)
         elif suffix == ".py":
-            sentences, headings = _docstring_sentences(source), [""]
+            sentences, headings = docstring_sentences(source), [""]
         else:
             return []
         return _questions(sentences, headings, source.split("\n"), basename, rng, varied)
