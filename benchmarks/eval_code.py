@@ -105,13 +105,6 @@ def chunk_lines(encoding: Encoding, text: str, chunk: int, chunk_size: int) -> t
     return text.count("\n", 0, start) + 1, text.count("\n", 0, max(end - 1, start)) + 1
 
 
-def cited_lines(encoding: Encoding, text: str, first: int, last: int, chunk_size: int) -> tuple[int, int]:
-    """First and last line of chunks first..last of a document (as chunk_lines)."""
-    start = chunk_lines(encoding, text, first, chunk_size)[0]
-    end = max(chunk_lines(encoding, text, chunk, chunk_size)[1] for chunk in range(first, last + 1))
-    return start, end
-
-
 def evaluate(args: argparse.Namespace) -> dict:
     model, tokenizer, corpus = load_for_eval(args.model, args.corpus, args.device)
     results = {"model": str(args.model), "fingerprint": checkpoint.fingerprint(model), "packages": {},
@@ -143,9 +136,10 @@ def evaluate(args: argparse.Namespace) -> dict:
                 sample["cited"], sample["correct"], sample["chunk_correct"] = None, False, False
                 if (cited := top_run(read)) is not None:
                     key, first, last = cited
-                    cited_text = corpus.text(doc_of[key])
-                    lines = cited_lines(tokenizer.document(cited_text), cited_text, first, last,
-                                        model.cfg.chunk_size)
+                    cited_text = text if key == key_of[i] else corpus.text(doc_of[key])
+                    cited_encoding = encoding if key == key_of[i] else tokenizer.document(cited_text)
+                    lines = (chunk_lines(cited_encoding, cited_text, first, model.cfg.chunk_size)[0],
+                             chunk_lines(cited_encoding, cited_text, last, model.cfg.chunk_size)[1])
                     sample["cited"] = [corpus.path(doc_of[key]), *lines]
                     sample["correct"] = key == key_of[i] and lines[0] <= line <= lines[1]
                     top_key, top = max(read, key=read.get)  # the single chunk: the score until session 9

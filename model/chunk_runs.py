@@ -17,12 +17,17 @@ def merge_runs(chunks: Mapping[int, float]) -> list[tuple[int, int, float]]:
     return runs
 
 
-def top_run(weights: Mapping[tuple[str, int], float]) -> tuple[str, int, int] | None:
-    """(document key, first chunk, last chunk) of the run holding the largest summed weight, from weights per
-    (document key, chunk index); None when there is none."""
+def runs_by_document(weights: Mapping[tuple[str, int], float]) -> dict[str, list[tuple[int, int, float]]]:
+    """merge_runs of each document, from weights per (document key, chunk index)."""
     by_doc: dict[str, dict[int, float]] = {}
     for (key, chunk), weight in weights.items():
         by_doc.setdefault(key, {})[chunk] = weight
-    runs = [(weight, key, first, last) for key, chunks in by_doc.items()
-            for first, last, weight in merge_runs(chunks)]
+    return {key: merge_runs(chunks) for key, chunks in by_doc.items()}
+
+
+def top_run(weights: Mapping[tuple[str, int], float]) -> tuple[str, int, int] | None:
+    """(document key, first chunk, last chunk) of the run holding the largest summed weight, from weights per
+    (document key, chunk index); None when there is none."""
+    runs = [(weight, key, first, last) for key, doc_runs in runs_by_document(weights).items()
+            for first, last, weight in doc_runs]
     return max(runs)[1:] if runs else None

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ingest.store import StoredDocument
-from model.chunk_runs import merge_runs
+from model.chunk_runs import runs_by_document
 
 MAX_CITATIONS = 6
 MIN_SHARE = 0.03  # a span with less of the answer's retrieval weight is not worth a chip
@@ -103,7 +103,7 @@ def _touched(index: np.ndarray, start: int, end: int) -> list[int]:
     """Spans (source lines, or PDF text lines) that characters [start, end) touch."""
     if end <= start or len(index) == 0:
         return []
-    return [i for i in range(len(index)) if index[i, 1] > start and index[i, 0] < end]
+    return np.flatnonzero((index[:, 1] > start) & (index[:, 0] < end)).tolist()
 
 
 def _page_rows(stored: StoredDocument, start: int, end: int) -> list[tuple[int, list[int], float]]:
@@ -141,18 +141,15 @@ def spans_for(doc: CitedDocument, start: int, end: int, score: float) -> list[Ci
     """Citations for characters [start, end) of a document: one for text/code (whole lines), one per page
     for a PDF. The score is shared between pages by their share of the characters."""
     stored = doc.document
-    index = stored.span_index
-    touched = _touched(index, start, end)
-    if not touched:
-        return []
     if stored.kind == "pdf":
         return [_page_citation(doc, page, rows, score * share)
                 for page, rows, share in _page_rows(stored, start, end)]
-    lines = [int(index[i, 2]) for i in touched if index[i, 2] > 0]
+    index = stored.span_index
+    lines = [int(index[i, 2]) for i in _touched(index, start, end) if index[i, 2] > 0]
     if not lines:
         return []
     first, last = min(lines), max(lines)
-    rows = [i for i in range(len(index)) if first <= index[i, 2] <= last]
+    rows = np.flatnonzero((index[:, 2] >= first) & (index[:, 2] <= last))
     text = stored.text[int(index[rows[0], 0]) : int(index[rows[-1], 1])]
     return [Citation(stored.path, first, last, None, None, score, text, doc.abspath)]
 
@@ -174,16 +171,13 @@ def build_citations(
     total = sum(weights.values())
     if total <= 0:
         return []
-    by_doc: dict[str, dict[int, float]] = {}
-    for (key, chunk), weight in weights.items():
-        by_doc.setdefault(key, {})[chunk] = by_doc.get(key, {}).get(chunk, 0.0) + weight
     citations: list[Citation] = []
-    for key, chunks in by_doc.items():
+    for key, runs in runs_by_document(weights).items():
         doc = resolve(key)
         if doc is None:
             continue
         pages: dict[int, tuple[set[int], float]] = {}
-        for first, last, weight in merge_runs(chunks):
+        for first, last, weight in runs:
             start, end = chunk_chars(doc.offsets, first, last, chunk_size)
             if doc.document.kind != "pdf":
                 citations.extend(spans_for(doc, start, end, weight / total))

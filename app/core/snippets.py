@@ -76,31 +76,18 @@ def _shown(text: str, code: bool) -> list[str]:
     return lines
 
 
-def excerpt_lines(text: str, code: bool = True, limit: int = QUOTED_LINES,
-                  weights: Mapping[str, float] | None = None) -> tuple[list[str], bool, bool]:
-    """The `limit` lines worth showing (those holding the most weight of words, else the first; blank runs
-    kept to one line, common indentation removed) and whether the passage goes on above and below them."""
-    lines = _shown(text, code)
-    start, _ = _best_window(lines, limit, weights or {})
-    end = min(start + limit, len(lines))
-    while end > start and lines[end - 1].strip() in ("", GAP):  # "…" above and below say it
+def _quote(index: int, lines: list[str], start: int, code: bool) -> Quote:
+    """The QUOTED_LINES lines from `start` (blank or "…" lines at their ends dropped: the "…" marks above and
+    below say it; common indentation removed, long lines cut)."""
+    end = min(start + QUOTED_LINES, len(lines))
+    while end > start and lines[end - 1].strip() in ("", GAP):
         end -= 1
     while start < end and lines[start].strip() == GAP:
         start += 1
-    shown = lines[start:end]
     above, below = start > 0, any(line.strip() for line in lines[end:])
-    shown = textwrap.dedent("\n".join(shown)).splitlines()
+    shown = textwrap.dedent("\n".join(lines[start:end])).splitlines()
     shown = [line.rstrip() if len(line) <= LINE_CHARS else line[:LINE_CHARS] + ELLIPSIS for line in shown]
-    return shown, above, below
-
-
-def quoted(texts: Sequence[str], codes: Sequence[bool], weights: Mapping[str, float],
-           limit: int = MAX_QUOTED) -> list[int]:
-    """Indices, in chip order, of the passages to quote: of those with text, the `limit` whose best lines
-    hold the most weight of words, the earlier (higher-scored) first among equals."""
-    held = {i: _best_window(_shown(text, code), QUOTED_LINES, weights)[1]
-            for i, (text, code) in enumerate(zip(texts, codes, strict=True)) if text.strip()}
-    return sorted(sorted(held, key=lambda i: (-held[i], i))[:limit])
+    return Quote(index, shown, above, below, code)
 
 
 def is_code(citation) -> bool:
@@ -121,9 +108,17 @@ class Quote:
 
 
 def quotes(citations: Sequence, question: str, answer: str, limit: int = MAX_QUOTED) -> list[Quote]:
-    """The passages the app quotes under an answer (citations: app.core.answer.Citation, in chip order)."""
+    """The passages the app quotes under an answer (citations: app.core.answer.Citation, in chip order): of
+    those with text, the `limit` whose best lines hold the most weight of words, the earlier
+    (higher-scored) first among equals, in chip order; each shows those lines, or its first when none hold
+    a word."""
     texts = [citation.text for citation in citations]
     weights = word_weights(query_words(question, answer), texts)
-    codes = [is_code(citation) for citation in citations]
-    return [Quote(i, *excerpt_lines(texts[i], codes[i], weights=weights), codes[i])
-            for i in quoted(texts, codes, weights, limit)]
+    windows = {}  # citation -> (code?, its lines as quoted, its best window's first line, the weight held)
+    for i, citation in enumerate(citations):
+        if citation.text.strip():
+            code = is_code(citation)
+            lines = _shown(citation.text, code)
+            windows[i] = (code, lines, *_best_window(lines, QUOTED_LINES, weights))
+    chosen = sorted(sorted(windows, key=lambda i: (-windows[i][3], i))[:limit])
+    return [_quote(i, windows[i][1], windows[i][2], windows[i][0]) for i in chosen]

@@ -69,9 +69,12 @@ def test_drop_encode_ask_streams_and_a_chip_opens_the_cited_lines(qtbot, chat_wi
         assert 1 <= citation.start_line <= citation.end_line <= len(lines)
         assert citation.text.splitlines() == lines[citation.start_line - 1:citation.end_line]
 
-    # the first cited passage is quoted under the answer: its label, then consecutive lines of the cited span
-    excerpt, citation = turn.excerpts.excerpts[0], answer.citations[0]
+    # cited passages are quoted under the answer, each as its chip: its number and label, then consecutive
+    # lines of the cited span
+    excerpt = turn.excerpts.excerpts[0]
+    citation = answer.citations[excerpt.number - 1]
     assert excerpt.isVisible() and excerpt.citation == citation and excerpt.header.text() == citation.label
+    assert excerpt.number_label.text() == turn.chips[excerpt.number - 1].text().split()[0]
     cited = [line.strip() for line in citation.text.splitlines() if line.strip()]
     shown = [line.strip() for line in excerpt.lines if line.strip()]
     assert shown and any(cited[i:i + len(shown)] == shown for i in range(len(cited)))
