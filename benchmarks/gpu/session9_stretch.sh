@@ -15,10 +15,13 @@
 # trainable parameters' pattern, default the upper half and the chunk encoder; empty: every weight) from the
 # environment; call 1: T from S with multi-query answers that name their keys (T 11 0.3 400 2e-4 0.3 0.6 <S's
 # kinds> 2); call 2: U from S on 64K rows (SEQ=65536 QPR=64 ... U 12 0.3 400 2e-4 0.3 0.6 <S's kinds> 2).
-SEQ=${SEQ:-16384}; QPR=${QPR:-16}; UPPER='upper\.|encoder\.'; TRAIN_ONLY=${TRAIN_ONLY-$UPPER}
+# Session 11: BUDGET (seconds from the script's start by which everything has ended, default 575) and PART (the
+# name of the bundle's pieces in $OUT, default x) from the environment, so that session11_pair.sh runs two
+# stretches side by side, one per GPU.
+SEQ=${SEQ:-16384}; QPR=${QPR:-16}; BUDGET=${BUDGET:-575}; PART=${PART:-x}; UPPER='upper\.|encoder\.'; TRAIN_ONLY=${TRAIN_ONLY-$UPPER}
 NAME=$1; SEED=$2; PASSAGES=$3; UNTIL=$4; LR=$5; TASKS=${6:-0.3}; QA=${7:-0.6}
 KINDS=${8:-single,multikey,multivalue,multiquery,vartrack}; COPY=${9:-1}
-S=$(date +%s); END=$((S + 575))
+S=$(date +%s); END=$((S + BUDGET))
 export TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 mkdir -p .train/logs .train/eval && L=.train/logs; E=.train/eval
 [ -d .train/corpus/heldout ] || python3 -m model.data.build --out .train/corpus --limit-mb 300 --workers 16 > $L/build.log 2>&1
@@ -32,6 +35,7 @@ ec() { timeout $(left) python3 -m benchmarks.eval_code --model $M --corpus .trai
 el() { timeout $(left) python3 -m benchmarks.eval_long --model $M --corpus .train/corpus --samples 50 "$@"; }
 ec --kinds passage --out $E/pass$NAME.md > $E/pass$NAME.out 2>&1 &
 ec --out $E/code$NAME.md > $E/code$NAME.out 2>&1 &
+ec --seed 1 --out $E/codeseed1$NAME.md > $E/codeseed1$NAME.out 2>&1 &
 el --kinds single --lengths 4K,16K,64K,256K --out $E/near$NAME.md > $E/near$NAME.out 2>&1 &
 el --kinds single --lengths 1M,4M --out $E/far$NAME.md > $E/far$NAME.out 2>&1 &
 el --kinds single --lengths 16M --out $E/farthest$NAME.md > $E/farthest$NAME.out 2>&1 &
@@ -45,5 +49,5 @@ grep -c '"skipped"' $L/$NAME.jsonl
 grep -h '"step"' $L/$NAME.jsonl | tail -1 | cut -c1-330
 for f in $E/*$NAME.md; do echo "== $f"; grep "^|" $f; done
 tail -n 2 $L/$NAME.out; tail -n 8 $E/loss$NAME.out
-tar cf - -C .train $NAME/model logs/$NAME.jsonl logs/$NAME.out eval | split -b 15m - $OUT/x.tar.
+tar cf - -C .train $NAME/model logs/$NAME.jsonl logs/$NAME.out $(cd .train && ls eval/*$NAME.*) | split -b 15m - $OUT/$PART.tar.
 ls -la $OUT; echo "wall $(( $(date +%s) - S )) s"

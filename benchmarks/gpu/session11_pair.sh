@@ -1,0 +1,24 @@
+#!/bin/bash
+# Run from the repo root on the device machine (run tool, nvidia-h200-x2, carry []); results in
+# docs/lab-notes.md (session 11). Two stretches from the model in resources/model side by side, one per GPU,
+# each with its whole evaluation table (session9_stretch.sh), after one corpus build:
+#   bash benchmarks/gpu/session11_pair.sh "NAME_A ARGS..." "NAME_B ARGS..." [ENV_A] [ENV_B]
+# ARGS are session9_stretch.sh's (NAME SEED PASSAGE_SHARE TRAIN_UNTIL_S LR ...); ENV_x are environment
+# assignments for that stretch (e.g. "TRAIN_ONLY=").
+S=$(date +%s)
+mkdir -p .train/logs
+python3 -m model.data.build --out .train/corpus --limit-mb 300 --workers 32 > .train/logs/build.log 2>&1
+echo "corpus $(( $(date +%s) - S )) s"
+LEFT=$((570 - ($(date +%s) - S)))
+env CUDA_VISIBLE_DEVICES=0 BUDGET=$LEFT PART=a $3 bash benchmarks/gpu/session9_stretch.sh $1 > .train/logs/pair-a.out 2>&1 &
+env CUDA_VISIBLE_DEVICES=1 BUDGET=$LEFT PART=b $4 bash benchmarks/gpu/session9_stretch.sh $2 > .train/logs/pair-b.out 2>&1 &
+wait
+cat .train/logs/pair-a.out .train/logs/pair-b.out
+# only one model fits in what comes back (~64 MiB in all): keep the one with the better definition lookup
+# (the other stays in .train/ while the machine is warm); every table and log comes back in evals.tar
+A=${1%% *}; B=${2%% *}
+score() { grep -m1 "definition lookup (top" .train/eval/code$1.md | grep -o "[0-9]*%" | tr -d %; }
+if [ "$(score $A)" -ge "$(score $B)" ] 2>/dev/null; then rm -f $OUT/b.tar.*; else rm -f $OUT/a.tar.*; fi
+tar cf $OUT/evals.tar -C .train eval logs/$A.jsonl logs/$B.jsonl logs/$A.out logs/$B.out
+ls -la $OUT
+echo "wall $(( $(date +%s) - S )) s"
