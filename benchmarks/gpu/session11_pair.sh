@@ -17,8 +17,10 @@ cat .train/logs/pair-a.out .train/logs/pair-b.out
 # only one model fits in what comes back (~64 MiB in all): keep the one with the better definition lookup
 # (the other stays in .train/ while the machine is warm); every table and log comes back in evals.tar
 A=${1%% *}; B=${2%% *}
-score() { grep -m1 "definition lookup (top" .train/eval/code$1.md | grep -o "[0-9]*%" | tr -d %; }
-if [ "$(score $A)" -ge "$(score $B)" ] 2>/dev/null; then rm -f $OUT/b.tar.*; else rm -f $OUT/a.tar.*; fi
+# (a missing table, e.g. an evaluation that ran out of time, scores 0). Names must not end in one another
+# (A and ZA): session9_stretch.sh bundles eval/*NAME.*
+score() { local v; v=$(grep -m1 "definition lookup (top" .train/eval/code$1.md 2>/dev/null | grep -o "[0-9]*%" | tr -d %); echo "${v:-0}"; }
+if [ "$(score $A)" -ge "$(score $B)" ]; then rm -f $OUT/b.tar.*; else rm -f $OUT/a.tar.*; fi
 tar cf $OUT/evals.tar -C .train eval logs/$A.jsonl logs/$B.jsonl logs/$A.out logs/$B.out
 ls -la $OUT
 echo "wall $(( $(date +%s) - S )) s"
