@@ -41,6 +41,9 @@ class ModelConfig:
     hsa_head_dim: int = 64
     landmark_dim: int = 64
     hsa_top_k: int = 8
+    # subtract the chunk encoder's mean CLS state before the landmark projection (a buffer that
+    # model/calibrate.py fills); written to config.json only when set, so older folders keep their fingerprint
+    landmark_center: bool = False
     # feed-forward: "swiglu" or "moe"
     ffn: str = "swiglu"
     ffn_hidden: int = 0  # 0 = derived: about 8/3 d_model, a multiple of 64
@@ -100,7 +103,10 @@ class ModelConfig:
         return cls(name=name, **{**PRESETS[name], **overrides})
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+        if not self.landmark_center:  # added after the first models were shipped
+            del data["landmark_center"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":

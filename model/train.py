@@ -19,6 +19,7 @@ per line (steps, monitor, phases, checkpoints). The third command is the shipped
 """
 
 import argparse
+import dataclasses
 import json
 import re
 import signal
@@ -63,6 +64,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--preset", default="hsa-mini")
     p.add_argument("--seq-len", default="4096,8192,16384", help="training lengths, shortest first")
     p.add_argument("--full-share", type=float, default=0.25, help="share of the plan in the full-k warm-up")
+    p.add_argument("--landmark-center", action="store_true",
+                   help="the model has a landmark centre (implied by a calibrated --init; model/calibrate)")
     p.add_argument("--sparse-top-k", type=int, default=0, help="top-k after the warm-up (0: the model's)")
     p.add_argument("--batch-tokens", type=int, default=131072)
     p.add_argument("--micro-tokens", type=int, default=131072, help="tokens per forward (grad accumulation)")
@@ -119,6 +122,10 @@ class Trainer:
         self.tokenizer = Tokenizer.load()  # the one model.data.build tokenized the corpus with
         self.corpus: Corpus = training_corpus(args.corpus)
         self.cfg = variant_config(args.preset, args.variant, vocab_size=self.tokenizer.vocab_size)
+        centred_init = args.init is not None and checkpoint.read_config(args.init).landmark_center
+        if args.landmark_center or centred_init:
+            # a calibrated start keeps its landmark centre (model/calibrate.py); no step changes it
+            self.cfg = dataclasses.replace(self.cfg, landmark_center=True)
         self.curriculum = Curriculum(tuple(int(n) for n in args.seq_len.split(",")), args.full_share,
                                      args.sparse_top_k)
         self.curriculum.validate(self.cfg)

@@ -154,9 +154,15 @@ class ChunkEncoder(nn.Module):
         self.w_landmark = nn.Linear(C, cfg.hsa_kv_heads * cfg.landmark_dim, bias=False)
         self.w_kv = nn.Linear(C, 2 * cfg.hsa_kv_heads * cfg.hsa_head_dim, bias=False)
         self.k_norm = RMSNorm(cfg.hsa_head_dim, cfg.norm_eps)
+        if cfg.landmark_center:
+            # the CLS states' mean (model/calibrate.py), subtracted before the landmark projection: it shifts
+            # every landmark by one vector, so no score changes in exact arithmetic, but the states share ~99%
+            # of their length and bf16 rounding of the shared part blurred the differences between chunks
+            self.register_buffer("landmark_center", torch.zeros(C))
 
-    def forward(self, x: torch.Tensor, rotary: Rotary) -> PackedChunks:
-        """x (B, T, C) hidden states at L/2, T a multiple of S -> PackedChunks."""
+    def states(self, x: torch.Tensor, rotary: Rotary) -> torch.Tensor:
+        """x (B, T, C) hidden states at L/2, T a multiple of S -> (B*N, S+1, C): each chunk's tokens, then
+        its CLS, after the encoder layer."""
         cfg, (B, T, C) = self.cfg, x.shape
         S, N = cfg.chunk_size, T // cfg.chunk_size
         if T % S:
@@ -165,10 +171,19 @@ class ChunkEncoder(nn.Module):
         h = torch.cat([x.reshape(B * N, S, C), cls], dim=1)  # (B*N, S+1, C)
         rope = rotary(torch.arange(S + 1, device=x.device)[None])  # CLS sits after the chunk's tokens
         h = h + self.attn(self.attn_norm(h), rope)
-        h = self.out_norm(h + self.ffn(self.ffn_norm(h)))
+        return self.out_norm(h + self.ffn(self.ffn_norm(h)))
+
+    def forward(self, x: torch.Tensor, rotary: Rotary) -> PackedChunks:
+        """x (B, T, C) hidden states at L/2, T a multiple of S -> PackedChunks."""
+        cfg, (B, T) = self.cfg, x.shape[:2]
+        S, N = cfg.chunk_size, T // cfg.chunk_size
+        h = self.states(x, rotary)
+        centered = h
+        if cfg.landmark_center:  # in fp32, before autocast rounds the projection's input to bf16
+            centered = (h.float() - self.landmark_center.float()).to(h.dtype)
         # projected at every position, then the CLS row taken: a matmul over few rows (one per chunk) rounds
         # differently with the number of rows on CPU, which would tie a document's landmarks to its batch
-        landmarks = self.w_landmark(h)[:, S].view(B, N, cfg.hsa_kv_heads, cfg.landmark_dim)
+        landmarks = self.w_landmark(centered)[:, S].view(B, N, cfg.hsa_kv_heads, cfg.landmark_dim)
         kv = self.w_kv(h[:, :S]).view(B, T, 2, cfg.hsa_kv_heads, cfg.hsa_head_dim)
         k, v = kv.unbind(2)  # (B, T, H_kv, D) each
         return PackedChunks(self.k_norm(k), v, landmarks)
@@ -221,6 +236,15 @@ class Transformer(nn.Module):
         for layer in self.lower:
             x = layer(x, rope, doc_ids)
         return x, rope, self.encoder(x, self.rotary)
+
+    def chunk_states(self, idx: torch.Tensor, doc_ids: torch.Tensor) -> torch.Tensor:
+        """The chunk encoder's CLS states (B, T // S, C), before any centering (model/calibrate.py)."""
+        rope = self.rotary(document_positions(doc_ids))
+        x = self.embed(idx)
+        for layer in self.lower:
+            x = layer(x, rope, doc_ids)
+        B, T = idx.shape
+        return self.encoder.states(x, self.rotary)[:, -1].view(B, T // self.cfg.chunk_size, -1)
 
     def dense_hidden(self, idx: torch.Tensor) -> torch.Tensor:
         """The dense baseline's hidden states (B, T, C): positions 0..T-1 across the packed documents."""
