@@ -18,7 +18,11 @@
 # Session 11: BUDGET (seconds from the script's start by which everything has ended, default 575) and PART (the
 # name of the bundle's pieces in $OUT, default x) from the environment, so that session11_pair.sh runs two
 # stretches side by side, one per GPU.
+# Session 12: INIT (the start model, default resources/model) from the environment; the new model's landmark
+# centre is recalibrated after training (model/calibrate.py); TRAIN_UNTIL_S 0 trains nothing and evaluates INIT
+# (no loss comparison, no model in the bundle).
 SEQ=${SEQ:-16384}; QPR=${QPR:-16}; BUDGET=${BUDGET:-575}; PART=${PART:-x}; UPPER='upper\.|encoder\.'; TRAIN_ONLY=${TRAIN_ONLY-$UPPER}
+INIT=${INIT:-resources/model}
 NAME=$1; SEED=$2; PASSAGES=$3; UNTIL=$4; LR=$5; TASKS=${6:-0.3}; QA=${7:-0.6}
 KINDS=${8:-single,multikey,multivalue,multiquery,vartrack}; COPY=${9:-1}
 S=$(date +%s); END=$((S + BUDGET))
@@ -26,10 +30,16 @@ export TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 mkdir -p .train/logs .train/eval && L=.train/logs; E=.train/eval
 [ -d .train/corpus/heldout ] || python3 -m model.data.build --out .train/corpus --limit-mb 300 --workers 16 > $L/build.log 2>&1
 echo "corpus $(( $(date +%s) - S )) s"
-python3 -m model.train --corpus .train/corpus --init resources/model --until $((S+UNTIL)) --plan-minutes $(awk -v u=$UNTIL -v e=$(( $(date +%s) - S )) 'BEGIN { printf "%.2f", (u - e - 60) / 60 }') --lr-shape cosine --monitor-every 800 --monitor-samples 16 --warmup-steps 30 --seq-len $SEQ --full-share 0 --task-share $TASKS --qa-share $QA --task-kinds $KINDS --qa-per-row $QPR --passage-share $PASSAGES --turns-share 0.5 --retrieval-weight 1 --copy-weight $COPY --answer-weight 2 --lr $LR --train-only "$TRAIN_ONLY" --seed $SEED --out .train/$NAME > $L/$NAME.out 2>&1
+M=.train/$NAME/model
+if [ "$UNTIL" -gt 0 ]; then
+python3 -m model.train --corpus .train/corpus --init $INIT --until $((S+UNTIL)) --plan-minutes $(awk -v u=$UNTIL -v e=$(( $(date +%s) - S )) 'BEGIN { printf "%.2f", (u - e - 60) / 60 }') --lr-shape cosine --monitor-every 800 --monitor-samples 16 --warmup-steps 30 --seq-len $SEQ --full-share 0 --task-share $TASKS --qa-share $QA --task-kinds $KINDS --qa-per-row $QPR --passage-share $PASSAGES --turns-share 0.5 --retrieval-weight 1 --copy-weight $COPY --answer-weight 2 --lr $LR --train-only "$TRAIN_ONLY" --seed $SEED --out .train/$NAME > $L/$NAME.out 2>&1
 cp .train/$NAME/log.jsonl $L/$NAME.jsonl
 echo "trained $(( $(date +%s) - S )) s"
-M=.train/$NAME/model
+python3 -m model.calibrate --model $M --corpus .train/corpus >> $L/$NAME.out 2>&1
+tail -n 1 $L/$NAME.out
+else
+M=$INIT; : > $L/$NAME.jsonl; : > $L/$NAME.out
+fi
 left() { local s=$((END - $(date +%s))); echo $((s > 1 ? s : 1)); }  # timeout 0 would mean none
 ec() { timeout $(left) python3 -m benchmarks.eval_code --model $M --corpus .train/corpus --questions 80 --max-package-tokens 300000 "$@"; }
 el() { timeout $(left) python3 -m benchmarks.eval_long --model $M --corpus .train/corpus --samples 50 "$@"; }
@@ -43,11 +53,11 @@ for n in 4K 64K; do
   el --kinds multikey,multiquery,vartrack --lengths $n --out $E/multi$n$NAME.md > $E/multi$n$NAME.out 2>&1 &
 done
 el --kinds multikey,multiquery,vartrack --lengths 1M --out $E/multi1M$NAME.md > $E/multi1M$NAME.out 2>&1 &
-timeout $(left) python3 -m model.train_loss --models resources/model $M --corpus .train/corpus --seq-len 16384 --tokens 1000000 --out $E/loss$NAME.md > $E/loss$NAME.out 2>&1 &
+[ "$UNTIL" -gt 0 ] && timeout $(left) python3 -m model.train_loss --models $INIT $M --corpus .train/corpus --seq-len 16384 --tokens 1000000 --out $E/loss$NAME.md > $E/loss$NAME.out 2>&1 &
 wait
 grep -c '"skipped"' $L/$NAME.jsonl
 grep -h '"step"' $L/$NAME.jsonl | tail -1 | cut -c1-330
 for f in $E/*$NAME.md; do echo "== $f"; grep "^|" $f; done
 tail -n 2 $L/$NAME.out; tail -n 8 $E/loss$NAME.out
-tar cf - -C .train $NAME/model logs/$NAME.jsonl logs/$NAME.out $(cd .train && ls eval/*$NAME.*) | split -b 15m - $OUT/$PART.tar.
+[ "$UNTIL" -gt 0 ] && tar cf - -C .train $NAME/model logs/$NAME.jsonl logs/$NAME.out $(cd .train && ls eval/*$NAME.*) | split -b 15m - $OUT/$PART.tar.
 ls -la $OUT; echo "wall $(( $(date +%s) - S )) s"
