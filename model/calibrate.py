@@ -9,7 +9,8 @@ ZA: norm 65, 8 once the mean is taken off), and rounding the shared part to bf16
 autocast does on the GPU, blurred the small differences that tell chunks apart (docs/lab-notes.md,
 session 12).
 
-The folder is written anew beside the old one and then put in its place, so a crash leaves a usable folder.
+The folder is written anew beside the old one (NAME.calibrating), checked by loading it, and then put in
+its place by two renames; a crash between them leaves the old folder as NAME.old, never a half-written one.
 Chunk memories built with the old landmarks no longer match: the fingerprint changes and the app re-encodes.
 """
 
@@ -63,19 +64,20 @@ def calibrate(model: Transformer, stream: TrainStream, rows: int, batch: int = 4
     return count
 
 
-def replace_folder(source: Path, out: Path, model: Transformer, tokenizer) -> None:
-    """Write model into out (which may be source) with source's other files; never half-written."""
+def replace_folder(source: Path, out: Path, model: Transformer, tokenizer) -> str:
+    """Write model into out (which may be source) with source's other files; returns its fingerprint."""
     staging = out.with_name(out.name + ".calibrating")
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(source, staging)
     checkpoint.save(model, staging, tokenizer, dtype=torch.bfloat16)
-    checkpoint.load(staging)  # fails loudly before anything is replaced
+    written, _ = checkpoint.load(staging)  # fails loudly before anything is replaced
     old = out.with_name(out.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if out.exists():
         out.rename(old)
     staging.rename(out)
     shutil.rmtree(old, ignore_errors=True)
+    return checkpoint.fingerprint(written)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,13 +98,13 @@ def main(argv: list[str] | None = None) -> int:
         before = model.encoder.landmark_center.clone()
         chunks = calibrate(model, stream, rows=max(1, args.tokens // args.seq_len))
         out = args.out or args.model
-        replace_folder(args.model, out, model, tokenizer)
+        fingerprint = replace_folder(args.model, out, model, tokenizer)
     except (checkpoint.CheckpointError, ValueError, OSError) as e:
         print(f"calibrate: {e}", file=sys.stderr)
         return 1
     center = model.encoder.landmark_center
     print(f"{out}: landmark centre from {chunks} chunks, norm {center.norm():.2f} "
-          f"(was {before.norm():.2f}); fingerprint {checkpoint.fingerprint(out)}")
+          f"(was {before.norm():.2f}); fingerprint {fingerprint}")
     return 0
 
 

@@ -42,7 +42,7 @@ class ModelConfig:
     landmark_dim: int = 64
     hsa_top_k: int = 8
     # subtract the chunk encoder's mean CLS state before the landmark projection (a buffer that
-    # model/calibrate.py fills); written to config.json only when set, so older folders keep their fingerprint
+    # model/calibrate.py fills); in ADDED_LATER: config.json holds it only when set
     landmark_center: bool = False
     # feed-forward: "swiglu" or "moe"
     ffn: str = "swiglu"
@@ -103,10 +103,10 @@ class ModelConfig:
         return cls(name=name, **{**PRESETS[name], **overrides})
 
     def to_dict(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
-        if not self.landmark_center:  # added after the first models were shipped
-            del data["landmark_center"]
-        return data
+        """Every field, except a field added after the first shipped models while it has its default (so
+        config.json, and the fingerprint, of an older model stay as they were)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.init and not (f.name in ADDED_LATER and getattr(self, f.name) == f.default)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
@@ -119,6 +119,8 @@ class ModelConfig:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
+
+ADDED_LATER = frozenset({"landmark_center"})
 
 PRESETS: dict[str, dict[str, Any]] = {
     # tests: every code path at toy width

@@ -64,8 +64,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--preset", default="hsa-mini")
     p.add_argument("--seq-len", default="4096,8192,16384", help="training lengths, shortest first")
     p.add_argument("--full-share", type=float, default=0.25, help="share of the plan in the full-k warm-up")
-    p.add_argument("--landmark-center", action="store_true",
-                   help="the model has a landmark centre (implied by a calibrated --init; model/calibrate)")
     p.add_argument("--sparse-top-k", type=int, default=0, help="top-k after the warm-up (0: the model's)")
     p.add_argument("--batch-tokens", type=int, default=131072)
     p.add_argument("--micro-tokens", type=int, default=131072, help="tokens per forward (grad accumulation)")
@@ -113,6 +111,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def continues_centred(args: argparse.Namespace) -> bool:
+    """Whether the run continues a model with a landmark centre: the --init folder's config, else the saved
+    config of the source that Trainer._resume takes (a run state first, then a training export)."""
+    if not args.resume:
+        return args.init is not None and checkpoint.read_config(args.init).landmark_center
+    metas = [folder / "meta.json" for folder in map(state_folder, args.resume) if folder is not None]
+    metas += [source / TRAINER_JSON for source in args.resume if (source / TRAINER_JSON).is_file()]
+    return bool(metas) and bool(json.loads(metas[0].read_text())["config"].get("landmark_center", False))
+
+
 class Trainer:
     def __init__(self, args: argparse.Namespace):
         self.args, self.start = args, time.monotonic()
@@ -122,9 +130,7 @@ class Trainer:
         self.tokenizer = Tokenizer.load()  # the one model.data.build tokenized the corpus with
         self.corpus: Corpus = training_corpus(args.corpus)
         self.cfg = variant_config(args.preset, args.variant, vocab_size=self.tokenizer.vocab_size)
-        centred_init = args.init is not None and checkpoint.read_config(args.init).landmark_center
-        if args.landmark_center or centred_init:
-            # a calibrated start keeps its landmark centre (model/calibrate.py); no step changes it
+        if continues_centred(args):  # a calibrated start keeps its centre (model/calibrate.py)
             self.cfg = dataclasses.replace(self.cfg, landmark_center=True)
         self.curriculum = Curriculum(tuple(int(n) for n in args.seq_len.split(",")), args.full_share,
                                      args.sparse_top_k)

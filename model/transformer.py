@@ -229,20 +229,22 @@ class Transformer(nn.Module):
         x = self.norm(x)
         return F.linear(x, self.embed.weight) if self.lm_head is None else self.lm_head(x)
 
-    def encode_lower(self, idx: torch.Tensor, doc_ids: torch.Tensor):
-        """Embedding, lower half and chunk encoder: (hidden (B, T, C), rope, PackedChunks)."""
+    def lower_hidden(self, idx: torch.Tensor, doc_ids: torch.Tensor):
+        """Embedding and lower half, each document alone: (hidden (B, T, C), rope)."""
         rope = self.rotary(document_positions(doc_ids))
         x = self.embed(idx)
         for layer in self.lower:
             x = layer(x, rope, doc_ids)
+        return x, rope
+
+    def encode_lower(self, idx: torch.Tensor, doc_ids: torch.Tensor):
+        """Embedding, lower half and chunk encoder: (hidden (B, T, C), rope, PackedChunks)."""
+        x, rope = self.lower_hidden(idx, doc_ids)
         return x, rope, self.encoder(x, self.rotary)
 
     def chunk_states(self, idx: torch.Tensor, doc_ids: torch.Tensor) -> torch.Tensor:
         """The chunk encoder's CLS states (B, T // S, C), before any centering (model/calibrate.py)."""
-        rope = self.rotary(document_positions(doc_ids))
-        x = self.embed(idx)
-        for layer in self.lower:
-            x = layer(x, rope, doc_ids)
+        x, _ = self.lower_hidden(idx, doc_ids)
         B, T = idx.shape
         return self.encoder.states(x, self.rotary)[:, -1].view(B, T // self.cfg.chunk_size, -1)
 

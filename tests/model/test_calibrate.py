@@ -10,9 +10,11 @@ from model import calibrate, checkpoint
 from model.config import ModelConfig
 from model.data.stream import TrainStream
 from model.tokenizer import Tokenizer
+from model.train import main as train
 from model.train_monitor import training_corpus
 from model.transformer import Transformer
 from tests.benchmarks.conftest import build_corpus
+from tests.model.test_train import TINY
 
 
 @pytest.fixture(scope="module")
@@ -89,18 +91,23 @@ def test_calibrate_cli_replaces_the_folder_and_leaves_it_alone_on_bad_input(toke
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]  # no staging folder left behind
 
 
-def test_training_from_a_centred_model_keeps_its_centre(tokenizer, corpus_dir, tmp_path):
-    from model.train import main as train
-    from tests.model.test_train import TINY
+def test_training_from_a_centred_model_keeps_its_centre_and_resumes(tokenizer, corpus_dir, tmp_path):
     model = calibrate.with_center(shared_state_model())
     stream, _ = rows(tokenizer, corpus_dir)
     calibrate.calibrate(model, stream, rows=2)
     start = checkpoint.save(model, tmp_path / "start", tokenizer)
     train(["--out", str(tmp_path / "run"), "--corpus", str(corpus_dir), "--init", str(start),
-           "--max-steps", "2", *TINY])
+           "--max-steps", "2", "--plan-steps", "4", *TINY])
     tuned, _ = checkpoint.load(tmp_path / "run" / "model")
     assert tuned.cfg.landmark_center
     torch.testing.assert_close(tuned.encoder.landmark_center,
                                model.encoder.landmark_center.bfloat16().float())
     before = model.encoder.w_landmark.weight.bfloat16().float()
     assert not torch.equal(tuned.encoder.w_landmark.weight, before)  # it did train
+    # a later stretch of the same run resumes from its state with nothing said about the centre
+    train(["--out", str(tmp_path / "run"), "--corpus", str(corpus_dir), "--resume", str(tmp_path / "run"),
+           "--max-steps", "3", "--plan-steps", "4", *TINY])
+    resumed, _ = checkpoint.load(tmp_path / "run" / "model")
+    assert resumed.cfg.landmark_center
+    torch.testing.assert_close(resumed.encoder.landmark_center, tuned.encoder.landmark_center)
+    assert json.loads((tmp_path / "run" / "model" / "trainer.json").read_text())["step"] == 3
