@@ -179,19 +179,18 @@ class Sample:
     ruler: float = 0.0  # share of the expected values the answer holds, in any order (ruler_score)
 
 
-def ruler_score(got: str, expected: str) -> float:
-    """RULER's string_match_all: the share of the expected values (", "-separated) found in the answer, case
-    aside and in any order; RULER scores its multi-query and variable-tracking tasks this way."""
-    parts = expected.split(", ")
-    return sum(part.lower() in got.lower() for part in parts) / len(parts)
+def ruler_score(got: str, values: Sequence[str]) -> float:
+    """RULER's string_match_all: the share of the expected values found in the answer, case aside and in any
+    order; RULER scores its multi-query and variable-tracking tasks this way."""
+    return sum(value.lower() in got.lower() for value in values) / len(values)
 
 
 def needle_chunks(task: Task, encoded: dict[int, Encoding], keys: Sequence[str],
                   chunk_size: int) -> set[tuple[str, int]]:
-    """(memory key, chunk index) of every chunk holding the first answer part (the primary needle's value, or
-    the first variable of a chain) in the task's needle documents; `encoded` maps each needle document to
+    """(memory key, chunk index) of every chunk holding the first expected value (the primary needle's value,
+    or the first variable of a chain) in the task's needle documents; `encoded` maps each needle document to
     tokenizer.document of its text."""
-    first = task.answer.split(", ")[0]
+    first = task.values[0]
     found = set()
     for i in task.needle_docs:
         at = task.documents[i].find(first)
@@ -213,7 +212,7 @@ def run_task(model: Transformer, tokenizer: Tokenizer, memory: DeviceMemory, hay
         loss = answer_loss(model, tokenizer, memory, task.question, task.answer) if with_loss else None
     cited = top_chunk(tokens) in needle_chunks(task, encoded, haystack.keys, model.cfg.chunk_size)
     return Sample(task.kind, task.depth, task.question, task.answer, got,
-                  normalise(got) == normalise(task.answer), loss, cited, ruler_score(got, task.answer))
+                  normalise(got) == normalise(task.answer), loss, cited, ruler_score(got, task.values))
 
 
 def needle_samples(model: Transformer, tokenizer: Tokenizer, haystack: Haystack, kinds: Sequence[str],

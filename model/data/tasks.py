@@ -39,6 +39,7 @@ class Task:
     needle_doc: int  # the document holding the needle placed at `depth`
     depth: float
     needle_docs: list[int] = field(default_factory=list)  # every document holding a needle, ascending
+    values: list[str] = field(default_factory=list)  # what the answer must hold, in the asked order
 
 
 @dataclass
@@ -50,8 +51,9 @@ class NeedlePlan:
     primary: int  # the sentence at the requested depth
     question: str
     answer: str
-    answer_parts: list[str]  # each must come from a needle
+    answer_parts: list[str]  # each must come from a needle (copied from it in training), in answer order
     secrets: list[str]  # keys and values that must not occur in the haystack
+    values: list[str] = field(default_factory=list)  # what the answer must hold (RULER scores these)
 
 
 def _ordered_positions(rng: random.Random, count: int, primary: int, depth: float) -> list[float]:
@@ -88,12 +90,16 @@ def plan_needles(kind: str, rng: random.Random, depth: float) -> NeedlePlan:
         positions = [depth] + [rng.random() for _ in range(count - 1)]
         asked = list(range(rng.randint(2, count))) if kind == "multiquery" else [0]
         rng.shuffle(asked)
-        if kind == "multiquery":
-            question = f"What are the {noun}s for {_join([keys[i] for i in asked])}?"
-        else:
-            question = f"What is the {noun} for {keys[0]}?"
         parts = [values[i] for i in asked]
-        return NeedlePlan(kind, sentences, positions, 0, question, ", ".join(parts), parts, keys + values)
+        if kind != "multiquery":
+            question = f"What is the {noun} for {keys[0]}?"
+            return NeedlePlan(kind, sentences, positions, 0, question, parts[0], parts, keys + values, parts)
+        # the answer names each key before its value ("kibo-sapa: 4417385, ..."): the key just written is
+        # what the next value's retrieval query reads, as a single needle's question is
+        question = f"What are the {noun}s for {_join([keys[i] for i in asked])}?"
+        answer = ", ".join(f"{keys[i]}: {values[i]}" for i in asked)
+        named = [part for i in asked for part in (keys[i], values[i])]
+        return NeedlePlan(kind, sentences, positions, 0, question, answer, named, keys + values, parts)
     if kind == "multivalue":
         noun, keys, values = _magic(rng, 4)
         key = keys[0]
@@ -101,7 +107,7 @@ def plan_needles(kind: str, rng: random.Random, depth: float) -> NeedlePlan:
         primary = rng.randrange(len(values))
         return NeedlePlan(kind, sentences, _ordered_positions(rng, len(values), primary, depth), primary,
                           f"What are all the {noun}s for {key}? List them in order.", ", ".join(values),
-                          list(values), [key, *values])
+                          list(values), [key, *values], list(values))
     if kind == "vartrack":
         names: list[str] = []
         while len(names) < 6:
@@ -122,7 +128,7 @@ def plan_needles(kind: str, rng: random.Random, depth: float) -> NeedlePlan:
         primary = rng.choice([i for i, flag in enumerate(is_main) if flag])
         return NeedlePlan(kind, sentences, _ordered_positions(rng, len(sentences), primary, depth), primary,
                           f"Which variables are assigned the value {value}? List them in order.",
-                          ", ".join(chain), list(chain), [*names, value, noise_value])
+                          ", ".join(chain), list(chain), [*names, value, noise_value], list(chain))
     raise ValueError(f"unknown task kind {kind!r}; known: {', '.join(KINDS)}")
 
 
@@ -171,4 +177,4 @@ def make_task(kind: str, haystack: list[str], rng: random.Random, depth: float |
         documents[doc] = text[:offset] + sentence + "\n" + text[offset:]
     needle_doc = inserts[plan.primary][0]
     return Task(documents, plan.question, plan.answer, kind, needle_doc, depth,
-                sorted({doc for doc, _, _, _ in inserts}))
+                sorted({doc for doc, _, _, _ in inserts}), plan.values)

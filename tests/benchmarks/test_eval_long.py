@@ -50,6 +50,6 @@ def test_the_needle_chunk_is_the_chunk_that_holds_the_answer(kind):
     encoded = {i: tok.document(task.documents[i]) for i in task.needle_docs}
     (key, chunk), *_ = sorted(needle_chunks(task, encoded, keys, 64))
     ids = encoded[keys.index(key)].ids
-    first = task.answer.split(", ")[0]
+    first = task.values[0]
     assert first in tok.decode(ids[chunk * 64:(chunk + 2) * 64])  # the value starts in that chunk
     assert first not in tok.decode(ids[:chunk * 64])

@@ -89,8 +89,8 @@ def test_task_answer_lives_only_in_the_needles(kind):
         hay = haystack()
         task = make_task(kind, hay, random.Random(seed))
         assert task.kind == kind and len(task.documents) == len(hay)
-        parts = task.answer.split(", ")
-        assert 1 <= len(parts) <= 4
+        parts = task.values
+        assert 1 <= len(parts) <= 4 and all(part in task.answer for part in parts)
         for part in parts:
             holders = [i for i, text in enumerate(task.documents) if part in text]
             assert holders and set(holders) <= set(task.needle_docs)
@@ -103,6 +103,19 @@ def test_task_answer_lives_only_in_the_needles(kind):
             # needles are whole lines added between the original lines
             added = [line for line in after.split("\n") if line not in before.split("\n")]
             assert after.count("\n") == before.count("\n") + len(added)
+
+
+def test_a_multiquery_answer_names_each_asked_key_before_its_value():
+    # "kibo-sapa: 4417385, dura-fino: 1234567": the key just written leads the next value's retrieval
+    for seed in range(5):
+        task = make_task("multiquery", haystack(), random.Random(seed))
+        text = "".join(task.documents)
+        pairs = [part.split(": ") for part in task.answer.split(", ")]
+        assert [value for _, value in pairs] == task.values and len(pairs) >= 2
+        keys = [key for key, _ in pairs]
+        assert task.question.index(keys[0]) < task.question.index(keys[-1])  # the asked order
+        for key, value in pairs:
+            assert f"for {key} is: {value}." in text
 
 
 def test_vartrack_chain_is_in_order():

@@ -25,6 +25,11 @@ def rows_of(stream: TrainStream, kind: str, tries: int):
             yield row
 
 
+def answer_parts(answer: str) -> list[str]:
+    """What a task answer copies from its needles: the values, and a multi-query answer's keys too."""
+    return [part for item in answer.split(", ") for part in item.split(": ")]
+
+
 @pytest.fixture(scope="module")
 def tok():
     return Tokenizer.load()
@@ -97,8 +102,9 @@ def test_task_rows_teach_only_the_answer_and_keep_needles_in_text(corpus, tok, k
         assert prompt == row.question
         haystack = tok.decode(ids[:q_start].tolist())
         learnt_haystack = tok.decode(ids[:q_start][mask[:q_start]].tolist())
-        for part in row.answer.split(", "):
-            assert part in haystack and part not in learnt_haystack and part not in row.question
+        for part in answer_parts(row.answer):
+            assert part in haystack and part not in learnt_haystack
+            assert (part in row.question) == (kind == "multiquery" and ": " + part not in row.answer)
         # needles are spliced at line starts: every host document tokenizes as its own text would
         for start, end in spans[:-1]:
             if not mask[start:end][ids[start:end] != tok.pad_id].all():
@@ -149,7 +155,7 @@ def test_the_source_chunk_holds_the_answer(corpus, tok, kind):
                       if qa.question == row.question)
             assert qa.name.split(".")[-1] in text  # the definition's first line starts in that chunk
         else:
-            first = row.answer.split(", ")[0]
+            first = answer_parts(row.answer)[0]
             assert first in text and first not in tok.decode(row.ids[:c * 64].tolist())
 
 
@@ -164,7 +170,7 @@ def test_each_value_of_a_multi_part_answer_is_retrieved_from_its_own_needle(corp
         answer = [int(row.ids[p + 1]) for p in positions]
         ends = [len(tok.decode(answer[:j + 1], skip_special=False)) for j in range(len(answer))]
         after = 0
-        for part in row.answer.split(", "):
+        for part in answer_parts(row.answer):
             start = row.answer.index(part, after)
             after = start + len(part)
             # the positions predicting a token that ends inside this part: each looks at the part's needle
@@ -313,8 +319,8 @@ def test_each_answer_token_copies_the_needle_token_holding_its_text(corpus, tok,
     checked = 0
     for row in rows_of(stream, kind, 6):
         # every token of every value is copied (one beginning with a space from its first digit or letter);
-        # the separators (", ") are not
-        values = [t for t in tok.encode(row.answer) if tok.decode([t]).strip(" ,")]
+        # the separators (", ", a multi-query answer's ": ") are not
+        values = [t for t in tok.encode(row.answer) if tok.decode([t]).strip(" ,:")]
         assert len(row.copy_sources) == len(values)
         for at, source in sorted(row.copy_sources.items()):
             assert source < row.answer_from  # a needle, before the question document
