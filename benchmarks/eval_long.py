@@ -10,7 +10,8 @@ and are encoded once into a memory on the device; each sample re-encodes only th
 into, asks the question as its own chat document and generates the answer greedily. A sample is correct when
 the answer matches exactly (whitespace, quotes and a final period aside); its RULER score is the share of
 the expected values the answer holds in any order (RULER's string_match_all, with which the paper's numbers
-and the issue's targets are scored; for a single needle, whether the answer holds the value); it is cited
+and the issue's targets are scored; for a single needle, whether the answer holds the value; a multi-query
+answer names each key before its value, and only the values count); it is cited
 when the chunk with the largest retrieval weight summed over the answer's tokens (the app's first citation)
 holds the needle's value (for variable tracking, the chain's first variable). Needle depths are spread
 evenly over the context: sample s of n at depth (s + 0.5) / n. Writes a markdown table to --out and the

@@ -53,7 +53,7 @@ class NeedlePlan:
     answer: str
     answer_parts: list[str]  # each must come from a needle (copied from it in training), in answer order
     secrets: list[str]  # keys and values that must not occur in the haystack
-    values: list[str] = field(default_factory=list)  # what the answer must hold (RULER scores these)
+    values: list[str]  # what the answer must hold, in the asked order (RULER scores these)
 
 
 def _ordered_positions(rng: random.Random, count: int, primary: int, depth: float) -> list[float]:
