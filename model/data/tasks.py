@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 KINDS: tuple[str, ...] = ("single", "multikey", "multivalue", "multiquery", "vartrack")
 
@@ -38,8 +38,8 @@ class Task:
     kind: str
     needle_doc: int  # the document holding the needle placed at `depth`
     depth: float
-    needle_docs: list[int] = field(default_factory=list)  # every document holding a needle, ascending
-    values: list[str] = field(default_factory=list)  # what the answer must hold, in the asked order
+    needle_docs: list[int]  # every document holding a needle, ascending
+    values: list[str]  # what the answer must hold, in the asked order
 
 
 @dataclass

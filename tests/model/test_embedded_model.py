@@ -14,6 +14,7 @@ import math
 import sysconfig
 from pathlib import Path
 
+import pytest
 import torch
 
 from app.core.engine import EMBEDDED_MODEL
@@ -24,8 +25,26 @@ from model.transformer import pack_documents
 HELD_OUT = ("random.py", "stat.py", "dis.py")  # held-out packages stdlib:random, stdlib:stat, stdlib:dis
 
 
-def test_the_embedded_model_loads_and_is_the_default():
-    model, tokenizer = load(EMBEDDED_MODEL)
+@pytest.fixture(scope="module")
+def embedded():
+    """(model, tokenizer) of the shipped folder, loaded once for this module."""
+    return load(EMBEDDED_MODEL)
+
+
+@pytest.fixture(scope="module")
+def haystack(embedded) -> Haystack:
+    """The first 120 lines of each held-out module, about 2.7K tokens."""
+    model, tokenizer = embedded
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    texts = [f"{name}\n" + "".join((stdlib / name).read_text(encoding="utf-8").splitlines(True)[:120])
+             for name in HELD_OUT]
+    ids = [tokenizer.document(text).ids for text in texts]
+    tokens = sum(-(-len(d) // model.cfg.chunk_size) * model.cfg.chunk_size for d in ids)
+    return Haystack(texts, ids, [f"h{i}" for i in range(len(texts))], tokens, 0)
+
+
+def test_the_embedded_model_loads_and_is_the_default(embedded):
+    model, _ = embedded
     assert model.cfg.name == "hsa-mini" and 20e6 <= model.num_params() <= 40e6
     shards = sorted(EMBEDDED_MODEL.glob("*.safetensors"))
     assert all(s.stat().st_size <= 16 * 2**20 for s in shards)
@@ -33,8 +52,8 @@ def test_the_embedded_model_loads_and_is_the_default():
     assert len(fingerprint(EMBEDDED_MODEL)) == 32
 
 
-def test_the_embedded_model_predicts_held_out_code():
-    model, tokenizer = load(EMBEDDED_MODEL)
+def test_the_embedded_model_predicts_held_out_code(embedded):
+    model, tokenizer = embedded
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     losses = []
     for name in HELD_OUT:
@@ -50,19 +69,8 @@ def test_the_embedded_model_predicts_held_out_code():
     assert mean < 3.2, f"held-out loss {mean:.2f} (untrained: {math.log(model.cfg.vocab_size):.1f})"
 
 
-def held_out_haystack(model, tokenizer) -> Haystack:
-    """The first 120 lines of each held-out module, about 2.7K tokens."""
-    stdlib = Path(sysconfig.get_paths()["stdlib"])
-    texts = [f"{name}\n" + "".join((stdlib / name).read_text(encoding="utf-8").splitlines(True)[:120])
-             for name in HELD_OUT]
-    ids = [tokenizer.document(text).ids for text in texts]
-    tokens = sum(-(-len(d) // model.cfg.chunk_size) * model.cfg.chunk_size for d in ids)
-    return Haystack(texts, ids, [f"h{i}" for i in range(len(texts))], tokens, 0)
-
-
-def test_the_embedded_model_answers_with_the_needle_in_held_out_code():
-    model, tokenizer = load(EMBEDDED_MODEL)
-    haystack = held_out_haystack(model, tokenizer)
+def test_the_embedded_model_answers_with_the_needle_in_held_out_code(embedded, haystack):
+    model, tokenizer = embedded
     samples = needle_samples(model, tokenizer, haystack, ["single"], 10)
     cited = sum(s.cited for s in samples)
     exact = sum(s.correct for s in samples)
@@ -72,12 +80,11 @@ def test_the_embedded_model_answers_with_the_needle_in_held_out_code():
         f"{s.expected!r} -> {s.got!r}" for s in samples if not s.correct)
 
 
-def test_the_embedded_model_tells_similar_needles_apart_and_answers_several_at_once():
+def test_the_embedded_model_tells_similar_needles_apart_and_answers_several_at_once(embedded, haystack):
     # four needles alike but for their key: the asked one's value (multi-key), and two to four asked at once,
     # each key named before its value (multi-query, RULER's share of the values). Measured on this haystack:
     # ZJ 10/10 and 100%; ZF, before the named answers, 8/10 and 51%; S, before needles were told apart, 1/10
-    model, tokenizer = load(EMBEDDED_MODEL)
-    haystack = held_out_haystack(model, tokenizer)
+    model, tokenizer = embedded
     multikey = needle_samples(model, tokenizer, haystack, ["multikey"], 10)
     exact = sum(s.correct for s in multikey)
     assert exact >= 7, f"{exact}/10 multi-key answers right: " + "; ".join(
