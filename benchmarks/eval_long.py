@@ -15,7 +15,8 @@ answer names each key before its value, and only the values count); it is cited
 when the chunk with the largest retrieval weight summed over the answer's tokens (the app's first citation)
 holds the needle's value (for variable tracking, the chain's first variable). Needle depths are spread
 evenly over the context: sample s of n at depth (s + 0.5) / n. Writes a markdown table to --out and the
-cells as JSON beside it (--merge adds to an earlier run's cells, so lengths can be run in separate calls).
+cells as JSON beside it, every wrong answer included (--merge adds to an earlier run's cells, so lengths can
+be run in separate calls).
 """
 
 import argparse
@@ -94,7 +95,9 @@ def evaluate(args: argparse.Namespace) -> dict:
                 "kind": kind, "length": name, "tokens": length, "correct": correct, "cited": cited,
                 "ruler": round(ruler, 3), "n": len(samples),
                 "seconds": round(time.monotonic() - t0, 1),
-                "examples": [{"expected": s.expected, "got": s.got} for s in samples[:3]]}
+                "examples": [{"expected": s.expected, "got": s.got} for s in samples[:3]],
+                "misses": [{"depth": round(s.depth, 3), "expected": s.expected, "got": s.got,
+                            "cited": s.cited} for s in samples if not s.correct]}
             seconds = time.monotonic() - t0
             print(f"{kind:>10} @ {name:>4}: {correct}/{len(samples)} exact, "
                   f"RULER {100 * ruler / len(samples):.0f}%, {cited} cited ({seconds:.1f} s)", flush=True)
