@@ -90,6 +90,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="+ this x cross-entropy of the HSA chunk choice toward the chunk holding each answer "
                         "token's text (the needle it copies, the definition; Row.retrieval_targets), at the "
                         "answer tokens of question documents (retrieval supervision)")
+    p.add_argument("--retrieval-negatives", choices=("row", "batch"), default="row",
+                   help="the chunks the retrieval supervision ranks the target against: those its row shows "
+                        "the position, or those and every chunk of the batch's other rows")
     p.add_argument("--copy-weight", type=float, default=0.0,
                    help="+ this x -log of the HSA heads' attention share on the token each answer token "
                         "copies (a needle's, or the file's for code questions), inside that token's chunk "
@@ -255,7 +258,8 @@ class Trainer:
             with torch.autocast(self.device.type, torch.bfloat16, enabled=self.device.type == "cuda"):
                 logits, _ = self.forward(idx[rows], doc_ids[rows],
                                          retrieval_targets=wanted[rows] if supervise else None,
-                                         copy_targets=copies[rows] if copying else None)
+                                         copy_targets=copies[rows] if copying else None,
+                                         batch_negatives=self.args.retrieval_negatives == "batch")
             losses = F.cross_entropy(logits.float().flatten(0, 1), targets[rows].flatten(),
                                      ignore_index=IGNORE_INDEX, reduction="none")
             lm = losses.sum() / counted  # token-weighted mean over the micro-batches

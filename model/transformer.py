@@ -90,11 +90,12 @@ class HSABlock(nn.Module):
         return x + self.ffn(self.ffn_norm(h))
 
     def forward(self, x, rope, doc_ids, memory: PackedChunks, retrieval_targets: torch.Tensor | None = None,
-                copy_targets: torch.Tensor | None = None):
+                copy_targets: torch.Tensor | None = None, batch_negatives: bool = False):
         x = x + self.attn(self.attn_norm(x), rope, doc_ids)
         q, rq = self.queries(x)
         if retrieval_targets is not None:
-            self.retrieval_loss = retrieval_loss(rq, memory.landmarks, retrieval_targets, self.cfg.chunk_size)
+            self.retrieval_loss = retrieval_loss(rq, memory.landmarks, retrieval_targets, self.cfg.chunk_size,
+                                                 batch_negatives)
         if copy_targets is not None:
             self.copy_loss = copy_loss(q, memory.k, copy_targets, self.cfg.chunk_size)
         out, _, _ = hsa_attention(q, memory.k, memory.v, rq, memory.landmarks, self.cfg.hsa_top_k,
@@ -102,18 +103,30 @@ class HSABlock(nn.Module):
         return self.mix(x, out)
 
 
-def retrieval_loss(rq: torch.Tensor, landmarks: torch.Tensor, targets: torch.Tensor, chunk_size: int):
+def retrieval_loss(rq: torch.Tensor, landmarks: torch.Tensor, targets: torch.Tensor, chunk_size: int,
+                   batch_negatives: bool = False):
     """Cross-entropy of the chunk choice at the positions that name a target chunk: rq (B, T, H_kv, Dl),
     landmarks (B, N, H_kv, Dl), targets (B, T) int64 (-1 = none). The scores are those HSA ranks chunks by
-    (rq . landmark / sqrt(Dl)) over the chunks visible to each position; every KV head is asked the same."""
+    (rq . landmark / sqrt(Dl)) over the chunks visible to each position; every KV head is asked the same.
+    batch_negatives: every chunk of the batch's other rows competes too (other documents, as the distractors
+    of a long context are: B x N candidates instead of at most N, for a wider margin)."""
     rows, positions = (targets >= 0).nonzero(as_tuple=True)
     if rows.numel() == 0:
         return rq.sum() * 0
-    scores = torch.einsum("mhd,mnhd->mhn", rq[rows, positions].float(), landmarks[rows].float())
-    scores = scores * landmarks.shape[-1] ** -0.5
-    visible = torch.arange(landmarks.shape[1], device=rq.device)[None, :] < (positions // chunk_size)[:, None]
-    scores = scores.masked_fill(~visible[:, None, :], float("-inf"))
-    wanted = targets[rows, positions][:, None].expand(-1, scores.shape[1])
+    B, N = landmarks.shape[:2]
+    scale = landmarks.shape[-1] ** -0.5
+    visible = torch.arange(N, device=rq.device)[None, :] < (positions // chunk_size)[:, None]  # (M, N)
+    wanted = targets[rows, positions]
+    if batch_negatives and B > 1:
+        scores = torch.einsum("mhd,bnhd->mhbn", rq[rows, positions].float(), landmarks.float()) * scale
+        own = rows[:, None] == torch.arange(B, device=rq.device)[None, :]  # (M, B)
+        allowed = ~own[:, :, None] | visible[:, None, :]  # (M, B, N): another row's chunks are all visible
+        scores = scores.masked_fill(~allowed[:, None], float("-inf")).flatten(2)
+        wanted = rows * N + wanted
+    else:
+        scores = torch.einsum("mhd,mnhd->mhn", rq[rows, positions].float(), landmarks[rows].float()) * scale
+        scores = scores.masked_fill(~visible[:, None, :], float("-inf"))
+    wanted = wanted[:, None].expand(-1, scores.shape[1])
     return F.cross_entropy(scores.flatten(0, 1), wanted.flatten())
 
 
@@ -258,15 +271,17 @@ class Transformer(nn.Module):
         return x
 
     def forward(self, idx: torch.Tensor, doc_ids: torch.Tensor, targets: torch.Tensor | None = None,
-                retrieval_targets: torch.Tensor | None = None, copy_targets: torch.Tensor | None = None):
+                retrieval_targets: torch.Tensor | None = None, copy_targets: torch.Tensor | None = None,
+                batch_negatives: bool = False):
         """idx, doc_ids (B, T) with T a multiple of S and every document a whole number of chunks.
 
         Returns logits (B, T, V) and, given targets (B, T) (IGNORE_INDEX = -100 = ignore), the mean
         cross-entropy. On CUDA run it under torch.autocast("cuda", torch.bfloat16): HSA then takes the Triton
         kernels. The dense baseline (cfg.attention == "dense") ignores doc_ids. Given retrieval_targets (B, T)
         (a chunk index per position, -1 = none), self.retrieval_loss is the mean over HSA layers of
-        retrieval_loss (else None). Given copy_targets (B, T) (a row position per position, -1 = none),
-        self.copy_loss is the mean over HSA layers of copy_loss (else None).
+        retrieval_loss (else None; batch_negatives: the other rows' chunks compete too). Given copy_targets
+        (B, T) (a row position per position, -1 = none), self.copy_loss is the mean over HSA layers of
+        copy_loss (else None).
         """
         self.retrieval_loss = self.copy_loss = None
         if self.encoder is None:
@@ -276,7 +291,8 @@ class Transformer(nn.Module):
             hsa_layers = []
             for layer in self.upper:
                 if isinstance(layer, HSABlock):
-                    x = layer(x, rope, doc_ids, packed, retrieval_targets, copy_targets)
+                    x = layer(x, rope, doc_ids, packed, retrieval_targets, copy_targets,
+                              batch_negatives)
                     hsa_layers.append(layer)
                 else:
                     x = layer(x, rope, doc_ids, packed)

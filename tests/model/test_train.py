@@ -129,8 +129,27 @@ def test_retrieval_loss_scores_only_visible_chunks():
     torch.testing.assert_close(low, expected)  # scaled by 1/sqrt(Dl); chunk 3 left out at token 200
 
 
+def test_batch_negatives_rank_the_target_against_every_chunk_of_the_other_rows():
+    rq = torch.zeros(2, 256, 1, 4)
+    landmarks = torch.zeros(2, 4, 1, 4)
+    landmarks[0, 1, 0, 0] = 10.0  # row 0's target chunk
+    landmarks[1, 3, 0, 0] = 8.0  # a near copy in row 1, at a chunk row 0's position 200 could not see
+    rq[0, 200, 0, 0] = 1.0
+    targets = torch.full((2, 256), -1)
+    targets[0, 200] = 1
+    alone = retrieval_loss(rq, landmarks, targets, chunk_size=64)
+    batch = retrieval_loss(rq, landmarks, targets, chunk_size=64, batch_negatives=True)
+    # row 0 shows chunks 0-2 at token 200; with the batch, all four of row 1 compete too (scores / sqrt(4))
+    logits = torch.tensor([[0.0, 5.0, 0.0, 0.0, 0.0, 0.0, 4.0]])
+    torch.testing.assert_close(batch, torch.nn.functional.cross_entropy(logits, torch.tensor([1])))
+    assert batch > alone + 0.2  # the near copy elsewhere costs margin the row alone never asked for
+    one_row = retrieval_loss(rq[:1], landmarks[:1], targets[:1], chunk_size=64, batch_negatives=True)
+    torch.testing.assert_close(one_row, alone)
+
+
 @pytest.mark.parametrize(("flags", "part"), [
     (["--retrieval-weight", "1"], 4),  # the chunk choice
+    (["--retrieval-weight", "1", "--retrieval-negatives", "batch"], 4),  # against the whole batch's chunks
     (["--retrieval-weight", "1", "--copy-weight", "1"], 5),  # the reading inside the chunk
 ])
 def test_supervision_lowers_its_loss_on_a_fixed_batch(corpus_dir, tmp_path, flags, part):
@@ -145,6 +164,21 @@ def test_supervision_lowers_its_loss_on_a_fixed_batch(corpus_dir, tmp_path, flag
     assert (batch[part] >= 0).any()
     losses = [float(trainer.train_step(batch)[part]) for _ in range(8)]
     assert losses[-1] < losses[0] * 0.7, losses
+
+
+def test_the_training_step_ranks_against_the_batch_when_asked(corpus_dir, tmp_path):
+    first = {}
+    for negatives in ("row", "batch"):
+        torch.manual_seed(0)
+        args = parse_args(["--out", str(tmp_path / negatives), "--corpus", str(corpus_dir), *TINY,
+                           "--seq-len", "512", "--batch-tokens", "2048", "--task-share", "1",
+                           "--qa-share", "0", "--task-kinds", "single", "--retrieval-weight", "1",
+                           "--retrieval-negatives", negatives])
+        trainer = Trainer(args)
+        batch, _ = trainer.prefetcher.next()
+        trainer.prefetcher.close()
+        first[negatives] = float(trainer.train_step(batch)[4])
+    assert first["batch"] > first["row"] + 0.3  # an untrained model: three more rows of chunks to lose among
 
 
 def test_copy_loss_is_the_heads_attention_share_on_the_source_token():
