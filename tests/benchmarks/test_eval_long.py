@@ -30,6 +30,9 @@ def test_cpu_smoke_writes_the_table_and_merges_later_lengths(tiny_model_dir, cor
         assert cell["n"] == 2 and 0 <= cell["correct"] <= 2 and 0 <= cell["cited"] <= 2
         assert cell["correct"] <= cell["ruler"] <= 2  # an exact answer holds every expected value
         assert all(example["expected"] for example in cell["examples"])
+        # every wrong answer is kept, to be read later (what went wrong at 16M)
+        assert len(cell["misses"]) == cell["n"] - cell["correct"]
+        assert all(miss["expected"] != miss["got"] and 0 < miss["depth"] < 1 for miss in cell["misses"])
     for name, haystack in results["haystacks"].items():
         assert 0 < haystack["tokens"] <= parse_length(name) and haystack["documents"] >= 1
 
