@@ -99,9 +99,14 @@ def answer_time(model: Transformer, folder: Path, question_len: int, new_tokens:
     return (first - t0) * 1e3, (time.perf_counter() - t0) * 1e3
 
 
+def mini_config() -> ModelConfig:
+    """hsa-mini as shipped: the landmark centre is subtracted (random weights here)."""
+    return ModelConfig.from_name("hsa-mini", landmark_center=True)
+
+
 def run_device(device: torch.device, args, tmp: Path) -> dict:
     torch.manual_seed(0)
-    cfg = ModelConfig.from_name("hsa-mini", landmark_center=True)  # as shipped: the centre is subtracted
+    cfg = mini_config()
     model = Transformer(cfg).to(device).eval()
     gpu = device.type == "cuda"
     if gpu and args.compile:  # fixed shapes: every full batch is (65536 // doc_len) rows of doc_len tokens
@@ -166,7 +171,7 @@ def main() -> int:
             print(table(rows[-1:], args), flush=True)
     result = table(rows, args)
     print(result)
-    mini = ModelConfig.from_name("hsa-mini")
+    mini = mini_config()
     bytes_per_token = mini.memory_bytes_per_token
     compiled = ", encoder torch.compile-d on CUDA" if args.compile else ""
     body = "\n".join([
@@ -174,9 +179,8 @@ def main() -> int:
         f"`python benchmarks/encode.py`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; Python "
         f"{platform.python_version()}, torch {torch.__version__}. hsa-mini (d {mini.d_model}, "
         f"{mini.n_layers} layers, random weights, landmark centre on{compiled}). The memory holds "
-        f"{bytes_per_token:.0f} "
-        "bytes/token of bf16 K, V and landmarks; the disk column adds page slack and the index. Encode = "
-        "lower half + chunk encoder (bf16 autocast on CUDA, "
+        f"{bytes_per_token:.0f} bytes/token of bf16 K, V and landmarks; the disk column adds page slack and "
+        "the index. Encode = lower half + chunk encoder (bf16 autocast on CUDA, "
         "fp32 on CPU) into an in-memory pool. The answer columns open a DiskMemory of random chunk data "
         "from disk (page cache warm), make its landmarks resident and stream the answer (HSA top-8 over "
         "the whole pool, K/V read only for the chosen chunks; on CUDA the one-token steps are replayed as "
