@@ -288,8 +288,8 @@ class TrainStream:
         mask = np.zeros(T, dtype=bool)
         end = T - sum(padded(len(t[0])) for t in tails)
         at, n, sources, answer_from = 0, 0, [], -1
-        for toks, piece_mask, doc in [*body, *tails]:
-            limit = end if n < len(body) else T
+        for i, (toks, piece_mask, doc) in enumerate([*body, *tails]):
+            limit = end if i < len(body) else T  # (not n: a body piece skipped when full must not shift it)
             if at >= limit:
                 continue
             if tails and toks is tails[0][0]:

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from model.data.corpus import Corpus, find_sources
-from model.data.stream import IGNORE, TrainStream, verbatim_chars
+from model.data.stream import IGNORE, TrainStream, padded, verbatim_chars
 from model.data.tasks import KINDS
 from model.tokenizer import Tokenizer
 
@@ -84,6 +84,18 @@ def test_plain_rows_hold_whole_documents_but_the_last(corpus, tok):
             ids = ids[ids != tok.pad_id].astype(np.uint16)
             assert ids.tobytes() in texts or n == len(spans) - 1  # only the last may be cut
         assert row.mask.sum() > T * 0.9 or len(spans) == 1
+
+
+def test_a_full_body_never_pushes_the_question_out_of_its_row(corpus, tok):
+    # a body piece that finds the body full is left out; the question document still ends the row (it once
+    # inherited the body's limit then: ~1% of task rows had no question and copy targets at wrong positions)
+    stream = TrainStream(corpus, tok, seq_len=T, seed=0)
+    question = (np.arange(1, 41), np.ones(40, dtype=bool), -1)
+    body = [(np.full(T, 7), np.ones(T, dtype=bool), 0), (np.full(100, 8), np.ones(100, dtype=bool), 1)]
+    row = stream._pack(body, [question], "single", "q", "a")
+    assert row.answer_from == T - padded(40)
+    assert row.ids[row.answer_from:row.answer_from + 40].tolist() == list(range(1, 41))
+    assert row.sources == [0]
 
 
 @pytest.mark.parametrize("kind", KINDS)
