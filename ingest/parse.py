@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import PurePosixPath
 
-from ingest.code import extract_definitions
+from ingest.code import extract_definitions, python_module
 from ingest.languages import CODE_LANGUAGES, LANGUAGES, detect_language
 from ingest.records import ParsedDocument
+from ingest.scopes import python_scope_comments, scoped_spans
 from ingest.text import decode, line_spans, markdown_headings, rst_headings, split_lines
 
 __all__ = ["LANGUAGES", "is_pdf", "parse_file"]
@@ -44,16 +45,23 @@ def _parse(data: bytes, relpath: str) -> ParsedDocument:
     language = detect_language(relpath, text)
     header = f"{relpath}\n"
     lines = split_lines(text)
+    spans = line_spans(lines, len(header))
+    outline = None
+    if language in CODE_LANGUAGES:
+        outline = extract_definitions(text.encode("utf-8"), language, relpath)
+    if outline is not None and language == "python":
+        read = python_scope_comments(lines, outline.definitions, python_module(relpath))
+        text = "\n".join(read) + ("\n" if text.endswith("\n") else "")
+        spans = scoped_spans(lines, read, len(header))
     document = ParsedDocument(
         path=relpath,
         kind="code" if language in CODE_LANGUAGES else "text",
         language=language,
         text=header + text,
-        spans=line_spans(lines, len(header)),
+        spans=spans,
         warnings=warnings,
     )
-    if language in CODE_LANGUAGES:
-        outline = extract_definitions(text.encode("utf-8"), language, relpath)
+    if outline is not None:
         document.definitions = outline.definitions
         if outline.error_line is not None:
             document.warnings.append(

@@ -116,6 +116,15 @@ class StoredDocument:
             for i, (s, e, line, page) in enumerate(self.span_index)
         ]
 
+    def rows_text(self, first: int, last: int) -> str:
+        """The text of spans first..last (rows of span_index) as the file has it: a code or text document's
+        lines joined by line ends, without the scope comments the model reads (ingest/scopes.py); a PDF's
+        characters from the first span's start to the last one's end."""
+        index = self.span_index
+        if self.kind == "pdf":
+            return self.text[int(index[first, 0]) : int(index[last, 1])]
+        return "\n".join(self.text[int(s) : int(e)] for s, e in index[first : last + 1, :2])
+
     def locate(self, start: int, end: int) -> SourceRange:
         """Map characters [start, end) of the text to source lines, or to PDF pages and line boxes."""
         index = self.span_index
@@ -124,7 +133,7 @@ class StoredDocument:
         starts, ends = index[:, 0], index[:, 1]
         first = max(int(np.searchsorted(starts, start, side="right")) - 1, 0)
         if ends[first] < start and first + 1 < len(index):
-            first += 1  # start falls on a line break (or the path header) before the next span
+            first += 1  # start falls on a line break, a scope comment or the path header before the next span
         last = int(np.searchsorted(starts, end, side="left")) - 1
         if last < first:
             return SourceRange(None, None, None, [])

@@ -150,7 +150,7 @@ def spans_for(doc: CitedDocument, start: int, end: int, score: float) -> list[Ci
         return []
     first, last = min(lines), max(lines)
     rows = np.flatnonzero((index[:, 2] >= first) & (index[:, 2] <= last))
-    text = stored.text[int(index[rows[0], 0]) : int(index[rows[-1], 1])]
+    text = stored.rows_text(int(rows[0]), int(rows[-1]))
     return [Citation(stored.path, first, last, None, None, score, text, doc.abspath)]
 
 

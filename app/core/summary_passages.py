@@ -125,9 +125,7 @@ class DocumentMap:
         return [self.headings[i].title for i in range(max(above, 0), inside)]
 
     def text_of(self, located: Located) -> str:
-        start = int(self.doc.span_index[located.first, 0])
-        end = int(self.doc.span_index[located.last, 1])
-        return self.doc.text[start:end]
+        return self.doc.rows_text(located.first, located.last)
 
     # the lexical check's own passages ----------------------------------------------------------------
 

@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--held-out", type=float, default=0.1, help="share of packages held out")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--no-scope-comments", dest="scopes", action="store_false",
+                        help="Python files as they are, without the scope comments the app's documents carry "
+                             "(model/data/scopes.py): the text the held-out losses before session 15 were on")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     files = find_sources()
@@ -52,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     for name, packages in (("train", train_packages), ("heldout", held_packages)):
         t0 = time.perf_counter()
-        corpus = Corpus.build(files, tokenizer, packages, workers=args.workers)
+        corpus = Corpus.build(files, tokenizer, packages, workers=args.workers, scopes=args.scopes)
         corpus.save(args.out / name)
         print(f"{name}: {len(corpus)} documents, {corpus.num_tokens:,} tokens, "
               f"{len(corpus.text_bytes) / 1e6:.1f} MB text ({time.perf_counter() - t0:.1f} s)")

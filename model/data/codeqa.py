@@ -14,6 +14,8 @@ import re
 import warnings
 from dataclasses import dataclass
 
+from model.data.scopes import without_scope_comment
+
 MAX_SUMMARY_CHARS = 160
 MAX_LITERAL_CHARS = 60
 _CONSTANT = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
@@ -98,7 +100,7 @@ def code_questions(source: str, path: str, rng: random.Random) -> list[QA]:
             continue
         what = "class" if isinstance(node, ast.ClassDef) else "function"
         start, end = node.lineno, node.end_lineno or node.lineno
-        signature = lines[start - 1].strip()
+        signature = without_scope_comment(lines[start - 1], name).strip()
         # most phrasings name it as its definition line does (" name" after a space: the same tokens as in
         # "def name("), some as a reader might type it (`name`, Owner.name: other tokens, to be learnt too)
         owner, _, leaf = name.rpartition(".")

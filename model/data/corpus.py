@@ -1,9 +1,10 @@
 """The training corpus: text files of the installed packages and the standard library, tokenized once.
 
 A document is what the app makes of a file (ingest/parse.py): the file's path relative to its root on the
-first line, then the file text. Documents are tokenized as <|doc_start|> text <|doc_end|> and stored as one
-flat uint16 array with offsets; the texts are stored beside them (UTF-8 bytes + offsets), so needles and
-code questions can be built from the exact text that was tokenized.
+first line, then the file text (Python's with scope comments, model/data/scopes.py). Documents are tokenized
+as <|doc_start|> text <|doc_end|> and stored as one flat uint16 array with offsets; the texts are stored
+beside them (UTF-8 bytes + offsets), so needles and code questions can be built from the exact text that was
+tokenized.
 """
 
 from __future__ import annotations
@@ -15,17 +16,20 @@ import os
 import sysconfig
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
+from model.data.scopes import scope_comments
 from model.tokenizer import Tokenizer
 
 TEXT_SUFFIXES = {".py", ".pyi", ".c", ".h", ".hpp", ".md", ".rst", ".txt"}
+PYTHON_SUFFIXES = (".py", ".pyi")
 MIN_BYTES, MAX_BYTES = 200, 200_000
 SKIP_DIRS = {"__pycache__", "site-packages", "dist-packages", ".git"}
 INCLUDE_ROOT = Path("/usr/include")
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: Python documents carry scope comments (model/data/scopes.py)
 BATCH_BYTES = 2_000_000  # text per tokenizing task
 
 
@@ -139,21 +143,27 @@ def _encode_texts(tokenizer: Tokenizer, texts: list[str]) -> tuple[np.ndarray, n
     return tokens, lengths
 
 
-def _read_documents(items: list[tuple[str, str]]) -> list[str]:
-    return [f"{relpath}\n{Path(path).read_text(encoding='utf-8')}" for path, relpath in items]
+def _read_documents(items: list[tuple[str, str]], scopes: bool = True) -> list[str]:
+    documents = []
+    for path, relpath in items:
+        text = Path(path).read_text(encoding="utf-8")
+        if scopes and relpath.endswith(PYTHON_SUFFIXES):
+            text = scope_comments(text)  # as the app's documents have them (ingest/scopes.py)
+        documents.append(f"{relpath}\n{text}")
+    return documents
 
 
-def _encode_items(tokenizer: Tokenizer, items: list[tuple[str, str]]):
+def _encode_items(tokenizer: Tokenizer, items: list[tuple[str, str]], scopes: bool = True):
     """(tokens, token lengths, UTF-8 text, text lengths) of the documents of (path, relpath) items."""
-    texts = _read_documents(items)
+    texts = _read_documents(items, scopes)
     tokens, lengths = _encode_texts(tokenizer, texts)
     blobs = [t.encode("utf-8") for t in texts]
     return tokens, lengths, b"".join(blobs), np.array([len(b) for b in blobs], dtype=np.int64)
 
 
-def _encode_files(items: list[tuple[str, str]]):
+def _encode_files(items: list[tuple[str, str]], scopes: bool = True):
     assert _worker_tokenizer is not None, "worker not initialised"
-    return _encode_items(_worker_tokenizer, items)
+    return _encode_items(_worker_tokenizer, items, scopes)
 
 
 def _batches(items: list, sizes: list[int]) -> list[list]:
@@ -181,8 +191,10 @@ class Corpus:
 
     @classmethod
     def build(cls, files_by_package: dict[str, list[Path]], tokenizer: Tokenizer, packages: Sequence[str],
-              workers: int = os.cpu_count() or 1, roots: Sequence[Path] | None = None) -> Corpus:
-        """Tokenize the files of `packages` (in parallel processes when workers > 1)."""
+              workers: int = os.cpu_count() or 1, roots: Sequence[Path] | None = None,
+              scopes: bool = True) -> Corpus:
+        """Tokenize the files of `packages` (in parallel processes when workers > 1); `scopes`: Python
+        documents with their scope comments, as the app reads them (False: the files' text alone)."""
         root_paths = [r for r, _ in default_roots()] if roots is None else [Path(r) for r in roots]
         items, owners, sizes = [], [], []
         for package in sorted(set(packages)):
@@ -194,9 +206,9 @@ class Corpus:
         if workers > 1 and len(batches) > 1:
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(workers, context, _init_worker, (tokenizer.to_str(),)) as pool:
-                results = list(pool.map(_encode_files, batches))
+                results = list(pool.map(partial(_encode_files, scopes=scopes), batches))
         else:
-            results = [_encode_items(tokenizer, batch) for batch in batches]
+            results = [_encode_items(tokenizer, batch, scopes) for batch in batches]
         return cls._from_parts(results, owners, [relpath for _, relpath in items])
 
     @classmethod

@@ -66,7 +66,8 @@ def test_first_ingest_reports_what_it_stored(tree: Path) -> None:
     assert (data["tokens"], data["chunks"], data["memory_bytes"]) == (0, 0, 0)  # app.core fills these in
     with open_store(tree) as store:
         doc = store.document("pkg/shapes.py")
-        assert doc.text == "pkg/shapes.py\n" + PY
+        # what the model reads: the path, then the file with the method's scope comment (ingest/scopes.py)
+        assert doc.text == "pkg/shapes.py\n" + PY.replace("def area(self):", "def area(self):  # Shape.area")
         assert {d.name: (d.start_line, d.end_line) for d in store.definitions(doc.id)} == {
             "top": (4, 5),
             "Shape": (8, 10),
