@@ -45,7 +45,6 @@ def _parse(data: bytes, relpath: str) -> ParsedDocument:
     language = detect_language(relpath, text)
     header = f"{relpath}\n"
     lines = split_lines(text)
-    spans = line_spans(lines, len(header))
     outline = None
     if language in CODE_LANGUAGES:
         outline = extract_definitions(text.encode("utf-8"), language, relpath)
@@ -53,6 +52,8 @@ def _parse(data: bytes, relpath: str) -> ParsedDocument:
         read = python_scope_comments(lines, outline.definitions, python_module(relpath))
         text = "\n".join(read) + ("\n" if text.endswith("\n") else "")
         spans = scoped_spans(lines, read, len(header))
+    else:
+        spans = line_spans(lines, len(header))
     document = ParsedDocument(
         path=relpath,
         kind="code" if language in CODE_LANGUAGES else "text",
