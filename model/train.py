@@ -84,6 +84,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--turns-share", type=float, default=0.0,
                    help="share of qa rows with several questions that ask them as chats of 2-5 turns (one "
                         "question document: earlier questions and answers, then the next question)")
+    p.add_argument("--namesake-share", type=float, default=0.0,
+                   help="share of qa rows with several code questions that ask first about definitions whose "
+                        "name another definition of the row's files has too (two classes' `post`)")
     p.add_argument("--answer-weight", type=float, default=0.0,
                    help="loss = mean over all targets + this x mean over the answers of question documents")
     p.add_argument("--retrieval-weight", type=float, default=0.0,
@@ -226,7 +229,8 @@ class Trainer:
         return TrainStream(self.corpus, self.tokenizer, seq_len=seq_len, seed=args.seed,
                            task_share=args.task_share, qa_share=args.qa_share,
                            task_kinds=args.task_kinds.split(","), questions_per_row=args.qa_per_row,
-                           passage_share=args.passage_share, turns_share=args.turns_share)
+                           passage_share=args.passage_share, turns_share=args.turns_share,
+                           namesake_share=args.namesake_share)
 
     def _set_phase(self, phase: Phase) -> None:
         self.prefetcher.close()

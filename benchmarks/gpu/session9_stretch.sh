@@ -22,6 +22,7 @@
 # centre is recalibrated after training (model/calibrate.py); TRAIN_UNTIL_S 0 trains nothing and evaluates INIT
 # (no loss comparison, no model in the bundle).
 # Session 14: NEG (--retrieval-negatives: row, the default, or batch) from the environment.
+# Session 15: NAMESAKE (--namesake-share, default 0) from the environment.
 SEQ=${SEQ:-16384}; QPR=${QPR:-16}; BUDGET=${BUDGET:-575}; PART=${PART:-x}; UPPER='upper\.|encoder\.'; TRAIN_ONLY=${TRAIN_ONLY-$UPPER}
 INIT=${INIT:-resources/model}
 NAME=$1; SEED=$2; PASSAGES=$3; UNTIL=$4; LR=$5; TASKS=${6:-0.3}; QA=${7:-0.6}
@@ -33,7 +34,7 @@ mkdir -p .train/logs .train/eval && L=.train/logs; E=.train/eval
 echo "corpus $(( $(date +%s) - S )) s"
 M=.train/$NAME/model
 if [ "$UNTIL" -gt 0 ]; then
-python3 -m model.train --corpus .train/corpus --init $INIT --until $((S+UNTIL)) --plan-minutes $(awk -v u=$UNTIL -v e=$(( $(date +%s) - S )) 'BEGIN { printf "%.2f", (u - e - 60) / 60 }') --lr-shape cosine --monitor-every 800 --monitor-samples 16 --warmup-steps 30 --seq-len $SEQ --full-share 0 --task-share $TASKS --qa-share $QA --task-kinds $KINDS --qa-per-row $QPR --passage-share $PASSAGES --turns-share 0.5 --retrieval-weight 1 --retrieval-negatives ${NEG:-row} --copy-weight $COPY --answer-weight 2 --lr $LR --train-only "$TRAIN_ONLY" --seed $SEED --out .train/$NAME > $L/$NAME.out 2>&1
+python3 -m model.train --corpus .train/corpus --init $INIT --until $((S+UNTIL)) --plan-minutes $(awk -v u=$UNTIL -v e=$(( $(date +%s) - S )) 'BEGIN { printf "%.2f", (u - e - 60) / 60 }') --lr-shape cosine --monitor-every 800 --monitor-samples 16 --warmup-steps 30 --seq-len $SEQ --full-share 0 --task-share $TASKS --qa-share $QA --task-kinds $KINDS --qa-per-row $QPR --passage-share $PASSAGES --turns-share 0.5 --retrieval-weight 1 --retrieval-negatives ${NEG:-row} --namesake-share ${NAMESAKE:-0} --copy-weight $COPY --answer-weight 2 --lr $LR --train-only "$TRAIN_ONLY" --seed $SEED --out .train/$NAME > $L/$NAME.out 2>&1
 cp .train/$NAME/log.jsonl $L/$NAME.jsonl
 echo "trained $(( $(date +%s) - S )) s"
 python3 -m model.calibrate --model $M --corpus .train/corpus >> $L/$NAME.out 2>&1

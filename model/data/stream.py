@@ -13,7 +13,9 @@ does; doc_ids number them 0.. within the row), the last body document cut to fit
   its words and copied), about a prose file or a Python file and the row's other files. With turns_share,
   that share of the long qa rows joins its questions into chats of 2-5 turns (one question document, the
   earlier (question, answer) turns before the last question, as Engine.ask builds a follow-up), so that
-  the answer follows the last question rather than the ones before it.
+  the answer follows the last question rather than the ones before it. With namesake_share, that share of
+  the long code-question rows asks first about definitions whose name another definition of the row's
+  files has too (`post` of two classes): only the scope comment and their own lines tell them apart.
 Targets are next-token ids inside a document, IGNORE (-100) elsewhere: on padding, at document ends, on the
 needle sentences and on the question; in a question document only the answer (and <|end_turn|>) is learnt.
 """
@@ -88,6 +90,14 @@ def padded(length: int) -> int:
     return length + (-length) % CHUNK
 
 
+def namesake_names(names: Sequence[str]) -> set[str]:
+    """The qualified names whose last part another of them ends in too (`Request.post`, `Client.post`)."""
+    owners: dict[str, set[str]] = {}
+    for name in names:
+        owners.setdefault(name.rpartition(".")[2], set()).add(name)
+    return {name for same in owners.values() if len(same) > 1 for name in same}
+
+
 @dataclass
 class Row:
     ids: np.ndarray  # (T,) int64
@@ -133,7 +143,7 @@ class TrainStream:
     def __init__(self, corpus: Corpus, tokenizer: Tokenizer, *, seq_len: int, seed: int,
                  task_share: float = 0.25, qa_share: float = 0.15, packages: Sequence[str] | None = None,
                  task_kinds: Sequence[str] = KINDS, questions_per_row: int = 1, passage_share: float = 0.0,
-                 turns_share: float = 0.0):
+                 turns_share: float = 0.0, namesake_share: float = 0.0):
         if seq_len % CHUNK or seq_len < 4 * CHUNK:
             raise ValueError(f"seq_len must be a multiple of {CHUNK} and at least {4 * CHUNK}, got {seq_len}")
         self.corpus, self.tokenizer = corpus, tokenizer
@@ -151,6 +161,9 @@ class TrainStream:
         if not 0.0 <= turns_share <= 1.0:
             raise ValueError(f"turns_share must be within [0, 1], got {turns_share}")
         self.turns_share = turns_share
+        if not 0.0 <= namesake_share <= 1.0:
+            raise ValueError(f"namesake_share must be within [0, 1], got {namesake_share}")
+        self.namesake_share = namesake_share
         # a question per 1K tokens at most: a short row stays mostly file
         self.questions_per_row = min(questions_per_row, max(1, seq_len // 1024))
         wanted = None if packages is None else set(packages)
@@ -480,9 +493,13 @@ class TrainStream:
                  if doc >= 0 and count[doc] == 1 and len(toks) == self.corpus.lengths[doc] <= MAX_QA_SOURCE
                  and starts[n + 1] <= body_space - self.far and self._askable(doc, passages)]
         candidates = [(doc, start, qa) for doc, start in files for qa in self.questions(doc, passages)]
+        order = [int(n) for n in self.rng.permutation(len(candidates))]
+        if not passages and self.namesake_share > 0 and self.rng.random() < self.namesake_share:
+            namesakes = namesake_names([qa.name for *_, qa in candidates])
+            order.sort(key=lambda n: candidates[n][2].name not in namesakes)  # stable: still shuffled within
         chosen = []
-        for n in self.rng.permutation(len(candidates)):
-            doc, start, qa = candidates[int(n)]
+        for n in order:
+            doc, start, qa = candidates[n]
             if (doc, qa.name) in exclude:
                 continue
             question, answer = self.tokenizer.encode_batch([qa.question, qa.answer])

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from model.data.corpus import Corpus, find_sources
-from model.data.stream import IGNORE, TrainStream, padded, verbatim_chars
+from model.data.stream import IGNORE, TrainStream, namesake_names, padded, verbatim_chars
 from model.data.tasks import KINDS
 from model.tokenizer import Tokenizer
 
@@ -251,6 +251,27 @@ def test_a_long_qa_row_asks_several_questions_each_about_a_file_far_before_it(co
     assert copied > 20
     with pytest.raises(ValueError, match="questions_per_row"):
         TrainStream(corpus, tok, seq_len=T, seed=0, questions_per_row=0)
+
+
+def test_namesake_rows_ask_about_definitions_another_class_shares_a_name_with(corpus, tok):
+    # `post` of two classes: the rows that ask for one of them teach the answer to copy the asked one's lines
+    def namesake_share_of_questions(share: float) -> float:
+        stream = TrainStream(corpus, tok, seq_len=16384, seed=9, questions_per_row=8, namesake_share=share)
+        asked = namesakes = 0
+        for row in rows_of(stream, "qa", 6):
+            questions = {qa.question: qa for doc in set(row.sources) for qa in stream.questions(doc)}
+            names = namesake_names([qa.name for qa in questions.values()])
+            later = row.asked[1:]  # the first question is drawn as before; the bias orders the others
+            asked += len(later)
+            namesakes += sum(questions[question].name in names for question, _ in later)
+        return namesakes / asked
+
+    assert namesake_names(["Request.post", "Client.post", "post_form", "Request.get"]) == {
+        "Request.post", "Client.post"}
+    biased, plain = namesake_share_of_questions(1.0), namesake_share_of_questions(0.0)
+    assert biased > 0.3 and biased > 2.5 * plain  # (0.40 and 0.12 measured: as many as the rows' files hold)
+    with pytest.raises(ValueError, match="namesake_share"):
+        TrainStream(corpus, tok, seq_len=T, seed=0, namesake_share=1.5)
 
 
 def test_chat_rows_ask_follow_ups_in_one_document_as_the_app_does(corpus, tok):
