@@ -16,7 +16,7 @@ from pathlib import PurePosixPath
 from ingest.code import extract_definitions, python_module
 from ingest.languages import CODE_LANGUAGES, LANGUAGES, detect_language
 from ingest.records import ParsedDocument
-from ingest.scopes import python_scope_comments, scoped_spans
+from ingest.scopes import python_scope_comments
 from ingest.text import decode, line_spans, markdown_headings, rst_headings, split_lines
 
 __all__ = ["LANGUAGES", "is_pdf", "parse_file"]
@@ -48,18 +48,16 @@ def _parse(data: bytes, relpath: str) -> ParsedDocument:
     outline = None
     if language in CODE_LANGUAGES:
         outline = extract_definitions(text.encode("utf-8"), language, relpath)
+    read = lines  # the lines as the model reads them
     if outline is not None and language == "python":
         read = python_scope_comments(lines, outline.definitions, python_module(relpath))
         text = "\n".join(read) + ("\n" if text.endswith("\n") else "")
-        spans = scoped_spans(lines, read, len(header))
-    else:
-        spans = line_spans(lines, len(header))
     document = ParsedDocument(
         path=relpath,
         kind="code" if language in CODE_LANGUAGES else "text",
         language=language,
         text=header + text,
-        spans=spans,
+        spans=line_spans(lines, len(header), read),
         warnings=warnings,
     )
     if outline is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.records import Definition, Span
+from ingest.records import Definition
 
 MARK = "  # "
 _DEFINITION = re.compile(r"\s*(?:async\s+def|def|class)\s+(\w+)")
@@ -48,14 +48,3 @@ def _definition_line(lines: list[str], definition: Definition) -> int | None:
             return number
     return None
 
-
-def scoped_spans(lines: list[str], read: list[str], offset: int) -> list[Span]:
-    """One span per line of the text the model reads (`read`, line 1 at `offset`), each covering only the
-    file's own characters: a citation's text and a summary's signature are the file's lines, not the
-    comment."""
-    spans = []
-    start = offset
-    for number, (line, annotated) in enumerate(zip(lines, read, strict=True), start=1):
-        spans.append(Span(start, start + len(line), number))
-        start += len(annotated) + 1  # past the "\n"
-    return spans

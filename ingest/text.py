@@ -63,14 +63,15 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
-def line_spans(lines: list[str], offset: int) -> list[Span]:
-    """One span per line: the line's characters in a document where line 1 starts at `offset`."""
+def line_spans(lines: list[str], offset: int, read: list[str] | None = None) -> list[Span]:
+    """One span per line: the line's characters in a document where line 1 starts at `offset`. `read`: the
+    lines as the document text has them when it adds to their ends (scope comments, ingest/scopes.py); each
+    span still covers only the file's own characters."""
     spans = []
     start = offset
-    for number, line in enumerate(lines, start=1):
-        end = start + len(line)
-        spans.append(Span(start, end, number))
-        start = end + 1  # past the "\n"
+    for number, (line, in_text) in enumerate(zip(lines, read or lines, strict=True), start=1):
+        spans.append(Span(start, start + len(line), number))
+        start += len(in_text) + 1  # past the "\n"
     return spans
 
 
