@@ -8,16 +8,9 @@
 # kinds at 4K and 64K; beside them `pytest tests/kernels tests/model -m gpu`, then benchmarks/encode.py
 # --skip-cpu alone on it. Tables come back in evals.tar, the encode section in benchmarks.md.
 S=$(date +%s)
-export PYTHONUNBUFFERED=1
-mkdir -p .train/logs .train/eval; E=.train/eval
-[ -d .train/corpus/heldout ] || python3 -m model.data.build --out .train/corpus --limit-mb 300 --workers 32 > .train/logs/build.log 2>&1
+source benchmarks/gpu/far_cells.sh
 echo "corpus $(( $(date +%s) - S )) s"
-el() { timeout ${EVAL_S:-300} python3 -m benchmarks.eval_long --model resources/model --corpus .train/corpus --samples 50 "$@"; }
-for seed in $FAR; do
-  CUDA_VISIBLE_DEVICES=0 el --seed $seed --kinds single --lengths 1M,4M --out $E/far-s$seed.md > $E/far-s$seed.out 2>&1 &
-  CUDA_VISIBLE_DEVICES=0 el --seed $seed --kinds single --lengths 16M --out $E/farthest-s$seed.md > $E/farthest-s$seed.out 2>&1 &
-  CUDA_VISIBLE_DEVICES=0 el --seed $seed --kinds multikey,multiquery,vartrack --lengths 1M --out $E/multi1M-s$seed.md > $E/multi1M-s$seed.out 2>&1 &
-done
+far_cells $FAR
 (
   export CUDA_VISIBLE_DEVICES=1
   for seed in $NEAR; do

@@ -7,17 +7,11 @@
 # GPU 0: for each seed in FAR, the single needle at 1M, 4M and 16M and the multi-needle kinds at 1M. GPU 1: for
 # each seed in CODE, benchmarks/eval_code.py (definition lookup, description to function); the loss.
 S=$(date +%s)
-export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
-mkdir -p .train/logs .train/eval; E=.train/eval
-[ -d .train/corpus/heldout ] || python3 -m model.data.build --out .train/corpus --limit-mb 300 --workers 32 > .train/logs/build.log 2>&1
+export TOKENIZERS_PARALLELISM=false EVAL_S=${EVAL_S:-400}
+source benchmarks/gpu/far_cells.sh
 python3 -m model.data.build --out .train/plain --limit-mb 300 --workers 32 --no-scope-comments > .train/logs/plain.log 2>&1 &
 echo "corpus $(( $(date +%s) - S )) s"
-el() { timeout ${EVAL_S:-400} python3 -m benchmarks.eval_long --model resources/model --corpus .train/corpus --samples 50 "$@"; }
-for seed in $FAR; do
-  CUDA_VISIBLE_DEVICES=0 el --seed $seed --kinds single --lengths 1M,4M --out $E/far-s$seed.md > $E/far-s$seed.out 2>&1 &
-  CUDA_VISIBLE_DEVICES=0 el --seed $seed --kinds single --lengths 16M --out $E/farthest-s$seed.md > $E/farthest-s$seed.out 2>&1 &
-  CUDA_VISIBLE_DEVICES=0 el --seed $seed --kinds multikey,multiquery,vartrack --lengths 1M --out $E/multi1M-s$seed.md > $E/multi1M-s$seed.out 2>&1 &
-done
+far_cells $FAR
 for seed in $CODE; do
   CUDA_VISIBLE_DEVICES=1 timeout 400 python3 -m benchmarks.eval_code --model resources/model --corpus .train/corpus \
     --questions 80 --max-package-tokens 300000 --seed $seed --out $E/code-s$seed.md > $E/code-s$seed.out 2>&1 &
