@@ -143,7 +143,7 @@ def _encode_texts(tokenizer: Tokenizer, texts: list[str]) -> tuple[np.ndarray, n
     return tokens, lengths
 
 
-def _read_documents(items: list[tuple[str, str]], scopes: bool = True) -> list[str]:
+def _read_documents(items: list[tuple[str, str]], scopes: bool) -> list[str]:
     documents = []
     for path, relpath in items:
         text = Path(path).read_text(encoding="utf-8")
@@ -153,7 +153,7 @@ def _read_documents(items: list[tuple[str, str]], scopes: bool = True) -> list[s
     return documents
 
 
-def _encode_items(tokenizer: Tokenizer, items: list[tuple[str, str]], scopes: bool = True):
+def _encode_items(tokenizer: Tokenizer, items: list[tuple[str, str]], scopes: bool):
     """(tokens, token lengths, UTF-8 text, text lengths) of the documents of (path, relpath) items."""
     texts = _read_documents(items, scopes)
     tokens, lengths = _encode_texts(tokenizer, texts)
@@ -161,7 +161,7 @@ def _encode_items(tokenizer: Tokenizer, items: list[tuple[str, str]], scopes: bo
     return tokens, lengths, b"".join(blobs), np.array([len(b) for b in blobs], dtype=np.int64)
 
 
-def _encode_files(items: list[tuple[str, str]], scopes: bool = True):
+def _encode_files(items: list[tuple[str, str]], scopes: bool):
     assert _worker_tokenizer is not None, "worker not initialised"
     return _encode_items(_worker_tokenizer, items, scopes)
 

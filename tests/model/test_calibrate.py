@@ -56,7 +56,8 @@ def test_centring_changes_no_answer_in_fp32_and_keeps_chunk_differences_in_bf16(
     with torch.no_grad():  # in float64: fp32 rounding alone can flip a near tie of two chunks' scores
         plain_logits, _ = model.double()(idx, doc_ids)
         centred_logits, _ = centred.double()(idx, doc_ids)
-    model.float(), centred.float()
+    model.float()
+    centred.float()
     # one vector off every landmark: the chunk scores of a query all move together, so nothing changes
     torch.testing.assert_close(centred_logits, plain_logits, atol=1e-6, rtol=1e-6)
 
