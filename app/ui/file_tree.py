@@ -76,7 +76,17 @@ class FileTree(QTreeWidget):
         self.rows, self._items, self._folders = {}, {}, {}
 
     def update_rows(self, rows: list[FileRow]) -> None:
-        """Show `rows`: add new files, drop gone ones, repaint changed states."""
+        """Show `rows`: add new files, drop gone ones, repaint changed states. The state column fits its
+        contents once at the end: fitted after each change, repainting the 200 visible rows of an expanded
+        project cost the GUI thread 0.7 s (every change re-measured every visible row)."""
+        header = self.header()
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
+        try:
+            self._update_rows(rows)
+        finally:
+            header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+
+    def _update_rows(self, rows: list[FileRow]) -> None:
         fresh = not self._items and not self._folders
         expand_new = len(rows) < EXPAND_ALL_BELOW
         wanted = {row.path: row for row in rows}

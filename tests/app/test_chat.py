@@ -250,4 +250,6 @@ def test_gui_thread_stays_responsive(qtbot, chat_window, tmp_path: Path, stage: 
     assert elapsed > 1.0  # long enough to measure
     gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
     assert len(ticks) >= elapsed / 0.02 * 0.3, f"{len(ticks)} ticks in {elapsed:.1f} s"
-    assert max(gaps) < 0.5, f"the event loop stalled for {max(gaps):.2f} s"
+    # session 16: 0.3-0.5 s stalls while reading, from the cyclic collector's full passes over the app's
+    # long-lived objects and the file tree re-measuring its rows; now ~0.1 s (0.07-0.11 with a core busy)
+    assert max(gaps) < 0.3, f"the event loop stalled for {max(gaps):.2f} s"
