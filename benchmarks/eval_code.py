@@ -11,7 +11,9 @@ the app does), then questions about its Python files (model/data/codeqa.py) are 
   retrieval weight summed over the answer's tokens (and HSA layers and KV heads; model/chunk_runs.py),
   mapped to lines through the tokenizer's character offsets. The table also gives the median lines of those
   citations, and the score of the single top chunk (the score until session 9: a signature at the end of
-  one chunk with its docstring in the next is cited, by the app, as one span).
+  one chunk with its docstring in the next is cited, by the app, as one span). A second row also accepts a
+  definition of the same qualified name elsewhere in the package (two classes RBFKernel in two modules, a
+  property and its setter), which the question cannot tell apart; the first row stays the target's score.
 - which: "Which function does this: <docstring summary>?" (RepoQA-style) is correct when the answer is the
   definition's name exactly (whitespace, quotes and a final period aside).
 - passage (only when asked for, `--kinds passage`): a sentence of a prose file (README, LICENSE, docs) or
@@ -37,7 +39,8 @@ from model import checkpoint
 from model.chunk_runs import top_run
 from model.data.codeqa import QA, code_questions
 from model.data.prose import is_prose, passage_questions
-from model.generate import add_chunk_weights
+from model.data.scopes import definition_lines
+from model.generate import add_chunk_weights, read_question
 from model.tokenizer import Encoding
 from model.train_eval import DeviceMemory, answer, apply_smoke, encode_into, load_for_eval, normalise
 
@@ -57,6 +60,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path)
+    p.add_argument("--weights", action="store_true",
+                   help="keep each answer token's chunk weights in the JSON (for offline citation studies)")
     p.add_argument("--cpu-smoke", action="store_true", help=f"short CPU run: {SMOKE}")
     args = p.parse_args(argv)
     apply_smoke(args, argv if argv is not None else sys.argv[1:], SMOKE)
@@ -105,6 +110,41 @@ def chunk_lines(encoding: Encoding, text: str, chunk: int, chunk_size: int) -> t
     return text.count("\n", 0, start) + 1, text.count("\n", 0, max(end - 1, start)) + 1
 
 
+def token_weights(tokenizer, tokens, prompt, target: str, encoding: Encoding, text: str,
+                  chunk_size: int) -> dict:
+    """The answer's tokens with the chunks each drew on, for studies of other citation rules offline:
+    "pieces" (each token's text), "weights" (per token [[chunk id, weight], ...]), the same of the question's
+    tokens ("prompt_pieces", "prompt_weights"; generate.read_question), "chunks" ([memory key, chunk index]
+    per id) and "lines" (chunk index -> [first, last line] for the question's own file)."""
+    ids: dict[tuple[str, int], int] = {}
+
+    def chunk_weights(token) -> list:
+        read: dict[tuple[str, int], float] = {}
+        add_chunk_weights(read, token)
+        return [[ids.setdefault(key, len(ids)), round(w, 5)] for key, w in read.items()]
+
+    weights = [chunk_weights(token) for token in tokens]
+    prompt_weights = [chunk_weights(token) for token in prompt]
+    lines = {chunk: chunk_lines(encoding, text, chunk, chunk_size) for key, chunk in ids if key == target}
+    return {"pieces": [tokenizer.decode([t.token_id]) for t in tokens], "weights": weights,
+            "prompt_pieces": [tokenizer.decode([t.token_id], skip_special=False) for t in prompt],
+            "prompt_weights": prompt_weights,
+            "chunks": [list(key) for key in ids], "lines": {str(c): list(v) for c, v in lines.items()},
+            "target": target}
+
+
+def defined_names(corpus, docs: list[int], keys: list[str]) -> dict[str, list[tuple[str, int]]]:
+    """Qualified name -> [(memory key, document line)] of every definition in the package's Python files: a
+    name defined in two places (RBFKernel in kernels/ and kernels/keops/, a property and its setter) is a
+    question the asker cannot have meant one of them by."""
+    defined: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for i, key in zip(docs, keys, strict=True):
+        if corpus.path(i).endswith(".py"):
+            for line, name in definition_lines(corpus.source(i)).items():
+                defined[name].append((key, line + 1))  # document line 1 is the path line
+    return defined
+
+
 def evaluate(args: argparse.Namespace) -> dict:
     model, tokenizer, corpus = load_for_eval(args.model, args.corpus, args.device)
     results = {"model": str(args.model), "fingerprint": checkpoint.fingerprint(model), "packages": {},
@@ -121,6 +161,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         key_of = dict(zip(docs, keys, strict=True))
         memory = DeviceMemory(model)
         encode_into(model, memory, [corpus.doc(i).astype("int64").tolist() for i in docs], keys)
+        defined = defined_names(corpus, docs, keys) if any(qa.kind == "where" for _, qa in questions) else {}
         for i, qa in questions:
             line = qa.start_line + 1  # document line 1 is the path line: source line n is document line n + 1
             max_new = len(tokenizer.encode(qa.answer)) + 8
@@ -142,12 +183,21 @@ def evaluate(args: argparse.Namespace) -> dict:
                              chunk_lines(cited_encoding, cited_text, last, model.cfg.chunk_size)[1])
                     sample["cited"] = [corpus.path(doc_of[key]), *lines]
                     sample["correct"] = key == key_of[i] and lines[0] <= line <= lines[1]
+                    if qa.kind == "where":
+                        sample["namesakes"] = [[corpus.path(doc_of[k]), n - 1] for k, n in defined[qa.name]
+                                               if (k, n) != (key_of[i], line)]
+                        sample["namesake_correct"] = sample["correct"] or any(
+                            k == key and lines[0] <= n <= lines[1] for k, n in defined[qa.name])
                     top_key, top = max(read, key=read.get)  # the single chunk: the score until session 9
                     first, last = chunk_lines(encoding, text, top, model.cfg.chunk_size)
                     sample["chunk_correct"] = top_key == key_of[i] and first <= line <= last
                 spans = [chunk_lines(encoding, text, chunk, model.cfg.chunk_size)
                          for key, chunk in read if key == key_of[i]]
                 sample["read"] = any(first <= line <= last for first, last in spans)
+                if args.weights:
+                    prompt = read_question(model, memory, tokenizer.chat([("user", qa.question)]))
+                    sample.update(token_weights(tokenizer, tokens, prompt, key_of[i], encoding, text,
+                                                model.cfg.chunk_size))
                 if qa.kind == "passage":
                     sample["quoted"] = normalise(got) == normalise(qa.answer)
                     sample["prose"] = is_prose(corpus.path(i))
@@ -177,6 +227,11 @@ def table(results: dict) -> str:
         if kind == "where" and done and all("chunk_correct" in s for s in done):
             lines.append(row("definition lookup: the single top chunk covers it (the score until session 9)",
                              [s["chunk_correct"] for s in done]))
+            if all("namesake_correct" in s for s in done if s["cited"]):
+                ambiguous = sum(bool(s.get("namesakes")) for s in done)
+                lines.append(row(f"definition lookup, a definition of the same qualified name accepted "
+                                 f"(questions naming one defined more than once: {ambiguous})",
+                                 [bool(s.get("namesake_correct")) for s in done]))
             sizes = sorted(s["cited"][2] - s["cited"][1] + 1 for s in done if s["cited"])
             if sizes:
                 lines.append(f"| definition lookup: lines of the top citation, median (largest) | "

@@ -179,13 +179,15 @@ class QuestionState:
         logits, citations = self._feed(ids)
         return logits, *self._memory_rows(citations)
 
-    def _feed(self, ids: Sequence[int]) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+    def _feed(self, ids: Sequence[int], every: bool = False
+              ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
         """feed without reading the citations: logits and, per HSA layer, the last token's chosen pool ids
-        (H_kv, K) and weights (H_kv, K) on the device (ids on the CPU unless resident), for _memory_rows."""
+        (H_kv, K) and weights (H_kv, K) on the device (ids on the CPU unless resident), for _memory_rows;
+        every: every token's, (Tq, H_kv, K) each."""
         Tq, start = len(ids), self.pos
         if start + Tq > self.max_len:
             raise ValueError(f"question of {start + Tq} tokens exceeds max_len {self.max_len}")
-        if Tq == 1 and self.static is not None:
+        if Tq == 1 and self.static is not None and not every:
             logits, citations = self.static.step(int(ids[0]))
             self.pos += 1
             return logits, citations
@@ -203,7 +205,7 @@ class QuestionState:
                 if isinstance(layer, HSABlock):
                     x = x + layer.attn.step(layer.attn_norm(x), rope, cache, start)
                     x, indices, weights = self._hsa(layer, x, visible)
-                    citations.append((indices[-1], weights[-1]))
+                    citations.append((indices, weights) if every else (indices[-1], weights[-1]))
                 else:
                     x = layer.step(x, rope, cache, start)
             logits = self.model.logits(x)[0].float()
@@ -218,6 +220,21 @@ class QuestionState:
         totals = torch.zeros(len(rows)).index_add_(0, inverse, weights[keep])
         order = torch.argsort(totals, descending=True, stable=True)
         return rows[order], totals[order]
+
+
+@torch.no_grad()
+def read_question(model: Transformer, memory: ChunkMemory, prompt_ids: Sequence[int]) -> list[GeneratedToken]:
+    """The chunks each prompt token drew on while the model read the question (its retrieval for the next
+    token), as GeneratedTokens of the prompt's own ids: what the question alone points at in the memory."""
+    was_training = model.training
+    model.eval()
+    try:
+        state = QuestionState(model, memory, len(prompt_ids), resident_chunks=True, static_decode=False)
+        _, citations = state._feed(prompt_ids, every=True)
+        return [GeneratedToken(token, *state._memory_rows([(i[t], w[t]) for i, w in citations]), state.view)
+                for t, token in enumerate(prompt_ids)]
+    finally:
+        model.train(was_training)
 
 
 @torch.no_grad()

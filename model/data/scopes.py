@@ -39,13 +39,24 @@ def without_scope_comment(line: str, qualified: str) -> str:
 def member_lines(source: str) -> dict[int, str]:
     """{1-based definition line: qualified name} of every function and class defined directly in a class;
     {} when the source does not parse."""
+    return {line: name for line, (name, in_class) in _definitions(source).items() if in_class}
+
+
+def definition_lines(source: str) -> dict[int, str]:
+    """{1-based definition line: qualified name} of every function and class (nested in statements, classes
+    and functions alike); {} when the source does not parse."""
+    return {line: name for line, (name, _) in _definitions(source).items()}
+
+
+def _definitions(source: str) -> dict[int, tuple[str, bool]]:
+    """{definition line: (qualified name, whether it is defined directly in a class)}."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escape sequences in old code
             tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return {}
-    members: dict[int, str] = {}
+    found: dict[int, tuple[str, bool]] = {}
     # (qualified prefix, node, whether the nearest enclosing definition is a class); statements only: a
     # definition is a statement, nested in other statements (if, try, with) or in a definition's body
     stack: list[tuple[str, ast.AST, bool]] = [("", tree, False)]
@@ -54,12 +65,11 @@ def member_lines(source: str) -> dict[int, str]:
         for node in ast.iter_child_nodes(parent):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 name = f"{prefix}{node.name}"
-                if in_class:
-                    members[node.lineno] = name
+                found[node.lineno] = (name, in_class)
                 stack.append((f"{name}.", node, isinstance(node, ast.ClassDef)))
             elif isinstance(node, ast.stmt | ast.excepthandler | ast.match_case):
                 stack.append((prefix, node, in_class))
-    return members
+    return found
 
 
 def scope_comments(source: str) -> str:

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from benchmarks.eval_code import chunk_lines, main
+from benchmarks.eval_code import chunk_lines, defined_names, main
 from model.chunk_runs import top_run
 
 
@@ -25,10 +25,33 @@ def test_the_top_citation_is_the_apps_first_chip_a_run_of_adjacent_chunks():
     assert top_run({}) is None
 
 
+class TwoFiles:
+    """The corpus methods defined_names reads, over two files of one package."""
+    paths = ["pkg/rbf.py", "pkg/keops/rbf.py", "pkg/README.md"]
+    sources = ["class RBFKernel:\n    def forward(self, x):\n        return x\n",
+               "import torch\n\n\nclass RBFKernel:\n    @property\n    def scale(self):\n        return 1\n\n"
+               "    @scale.setter\n    def scale(self, value):\n        pass\n",
+               "class RBFKernel: not Python\n"]
+
+    def path(self, i):
+        return self.paths[i]
+
+    def source(self, i):
+        return self.sources[i]
+
+
+def test_a_name_defined_twice_in_a_package_lists_both_places():
+    defined = defined_names(TwoFiles(), [0, 1, 2], ["a#0", "b#1", "c#2"])
+    # document lines: line 1 is the path, so a file's line n is the document's line n + 1
+    assert defined["RBFKernel"] == [("a#0", 2), ("b#1", 5)]  # the README is not Python
+    assert defined["RBFKernel.forward"] == [("a#0", 3)]
+    assert defined["RBFKernel.scale"] == [("b#1", 7), ("b#1", 11)]  # a property and its setter
+
+
 def test_cpu_smoke_scores_both_kinds(tiny_model_dir, corpus_dir, tmp_path):
     out = tmp_path / "code.md"
     assert main(["--model", str(tiny_model_dir), "--corpus", str(corpus_dir), "--cpu-smoke",
-                 "--questions", "2", "--out", str(out)]) == 0
+                 "--questions", "2", "--weights", "--out", str(out)]) == 0
     text = out.read_text()
     assert "| definition lookup (top citation covers the definition) |" in text
     assert "| definition's chunk among the chunks the answer read (diagnostic) |" in text
@@ -45,6 +68,14 @@ def test_cpu_smoke_scores_both_kinds(tiny_model_dir, corpus_dir, tmp_path):
         covers = cited[0] == sample["path"] and cited[1] <= sample["line"] + 1 <= cited[2]
         assert sample["correct"] == covers
         assert sample["read"] or not covers  # the top citation is one of the chunks the answer read
+        # the second score accepts a same-named definition too, so it never counts less than the first
+        assert sample["namesake_correct"] or not sample["correct"]
+        # --weights: every answer token's chunks (ids into "chunks"), and the question's tokens' before them
+        assert len(sample["pieces"]) == len(sample["weights"]) >= 1
+        assert sample["prompt_weights"][-1] == sample["weights"][0]  # the retrieval of the first answer token
+        ids = {c for token in sample["weights"] + sample["prompt_weights"] for c, _ in token}
+        assert ids == set(range(len(sample["chunks"])))
+        assert {str(c) for key, c in sample["chunks"] if key == sample["target"]} == set(sample["lines"])
     for sample in by_kind["which"]:
         assert sample["correct"] == (sample["got"].strip() == sample["expected"])
 

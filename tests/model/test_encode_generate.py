@@ -6,7 +6,7 @@ import torch
 from model.config import ModelConfig
 from model.decode_graph import StaticDecode
 from model.encode import encode_batch, encode_documents
-from model.generate import GeneratedToken, QuestionState, generate, top_chunk
+from model.generate import GeneratedToken, QuestionState, generate, read_question, top_chunk
 from model.memory import DiskMemory, InMemoryMemory, PoolView
 from model.transformer import Transformer, pack_documents
 
@@ -125,6 +125,21 @@ def test_fixed_shape_decode_steps_give_the_eager_answer_and_citations(resident):
     for a, b in zip(eager, static, strict=True):
         assert torch.equal(a.rows, b.rows)
         torch.testing.assert_close(a.weights, b.weights, rtol=1e-5, atol=1e-6)
+
+
+def test_reading_the_question_gives_each_tokens_chunks_and_the_last_is_the_answers_first():
+    # eval_code --weights studies citation rules offline from these: the chunks every question token drew
+    # on; the last one's are the retrieval that chose the answer's first token
+    model = make_model()
+    memory = memory_for(model)
+    encode_documents(model, random_docs(LENGTHS), memory, [f"doc{i}" for i in range(5)])
+    question = random_docs([90], seed=5)[0]  # more than a chunk: the question's own chunk is no source
+    read = read_question(model, memory, question)
+    assert [t.token_id for t in read] == question
+    first = next(generate(model, memory, question, max_new_tokens=1))
+    assert torch.equal(read[-1].rows, first.rows) and torch.allclose(read[-1].weights, first.weights)
+    assert all(len(t.rows) and (t.rows < len(t.view)).all() for t in read)  # memory rows only
+    assert len({tuple(t.rows.tolist()) for t in read}) > 1  # tokens read different chunks
 
 
 def test_an_abandoned_answer_frees_its_state_at_once():
