@@ -13,7 +13,7 @@ S=$(date +%s)
 mkdir -p .train/logs
 [ -d .train/corpus/heldout ] || python3 -m model.data.build --out .train/corpus --limit-mb 300 --workers 32 > .train/logs/build.log 2>&1
 echo "corpus $(( $(date +%s) - S )) s"
-LEFT=$((570 - ($(date +%s) - S)))
+LEFT=$((${PAIR_S:-570} - ($(date +%s) - S)))  # PAIR_S: seconds for the whole pair (session 16)
 env CUDA_VISIBLE_DEVICES=0 BUDGET=$LEFT PART=a $3 bash benchmarks/gpu/session9_stretch.sh $1 > .train/logs/pair-a.out 2>&1 &
 env CUDA_VISIBLE_DEVICES=1 BUDGET=$LEFT PART=b $4 bash benchmarks/gpu/session9_stretch.sh $2 > .train/logs/pair-b.out 2>&1 &
 wait
