@@ -40,8 +40,8 @@ from model.chunk_runs import top_run
 from model.data.codeqa import QA, code_questions
 from model.data.prose import is_prose, passage_questions
 from model.data.scopes import definition_lines
-from model.generate import add_chunk_weights, read_question
-from model.tokenizer import Encoding
+from model.generate import GeneratedToken, add_chunk_weights, read_question
+from model.tokenizer import Encoding, Tokenizer
 from model.train_eval import DeviceMemory, answer, apply_smoke, encode_into, load_for_eval, normalise
 
 KINDS = ("where", "which", "passage")
@@ -61,7 +61,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path)
     p.add_argument("--weights", action="store_true",
-                   help="keep each answer token's chunk weights in the JSON (for offline citation studies)")
+                   help="keep the chunk weights of each answer and question token in the JSON (for offline "
+                        "studies of citation rules)")
     p.add_argument("--cpu-smoke", action="store_true", help=f"short CPU run: {SMOKE}")
     args = p.parse_args(argv)
     apply_smoke(args, argv if argv is not None else sys.argv[1:], SMOKE)
@@ -110,8 +111,8 @@ def chunk_lines(encoding: Encoding, text: str, chunk: int, chunk_size: int) -> t
     return text.count("\n", 0, start) + 1, text.count("\n", 0, max(end - 1, start)) + 1
 
 
-def token_weights(tokenizer, tokens, prompt, target: str, encoding: Encoding, text: str,
-                  chunk_size: int) -> dict:
+def token_weights(tokenizer: Tokenizer, tokens: list[GeneratedToken], prompt: list[GeneratedToken],
+                  target: str, encoding: Encoding, text: str, chunk_size: int) -> dict:
     """The answer's tokens with the chunks each drew on, for studies of other citation rules offline:
     "pieces" (each token's text), "weights" (per token [[chunk id, weight], ...]), the same of the question's
     tokens ("prompt_pieces", "prompt_weights"; generate.read_question), "chunks" ([memory key, chunk index]
