@@ -44,6 +44,9 @@ class ModelConfig:
     # subtract the chunk encoder's mean CLS state before the landmark projection (a buffer that
     # model/calibrate.py fills); in ADDED_LATER: config.json holds it only when set
     landmark_center: bool = False
+    # bidirectional layers of the chunk encoder (in ADDED_LATER; model/widen.py adds layers that start as
+    # the identity)
+    encoder_layers: int = 1
     # feed-forward: "swiglu" or "moe"
     ffn: str = "swiglu"
     ffn_hidden: int = 0  # 0 = derived: about 8/3 d_model, a multiple of 64
@@ -86,6 +89,8 @@ class ModelConfig:
             problems.append(f"expert_top_k {self.expert_top_k} must be in 1..n_experts ({self.n_experts})")
         if self.head_dim % 2:
             problems.append(f"head_dim must be even for RoPE, got {self.head_dim}")
+        if self.encoder_layers < 1:
+            problems.append(f"encoder_layers must be >= 1, got {self.encoder_layers}")
         if self.window < 1 or self.chunk_size < 1 or self.hsa_top_k < 1:
             problems.append("window, chunk_size and hsa_top_k must be positive")
         if problems:
@@ -120,7 +125,7 @@ class ModelConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
 
-ADDED_LATER = frozenset({"landmark_center"})
+ADDED_LATER = frozenset({"landmark_center", "encoder_layers"})
 
 PRESETS: dict[str, dict[str, Any]] = {
     # tests: every code path at toy width

@@ -62,12 +62,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max-steps", type=int, default=0, help="stop this process at this step")
     p.add_argument("--variant", choices=VARIANTS, default="hsa")
     p.add_argument("--preset", default="hsa-mini")
+    p.add_argument("--landmark-dim", type=int, default=0,
+                   help="the preset's landmark width otherwise (a model of python -m model.widen)")
+    p.add_argument("--window", type=int, default=0, help="the preset's sliding window otherwise")
+    p.add_argument("--encoder-layers", type=int, default=0,
+                   help="the preset's chunk-encoder layers otherwise")
     p.add_argument("--seq-len", default="4096,8192,16384", help="training lengths, shortest first")
     p.add_argument("--full-share", type=float, default=0.25, help="share of the plan in the full-k warm-up")
     p.add_argument("--sparse-top-k", type=int, default=0, help="top-k after the warm-up (0: the model's)")
     p.add_argument("--batch-tokens", type=int, default=131072)
     p.add_argument("--micro-tokens", type=int, default=131072, help="tokens per forward (grad accumulation)")
     p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--lr-scale", default="",
+                   help="PATTERN=FACTOR: parameters whose names match the regular expression PATTERN "
+                        "learn at FACTOR times the learning rate (a widened landmark's projections)")
     p.add_argument("--lr-shape", choices=("wsd", "cosine"), default="wsd")
     p.add_argument("--warmup-steps", type=int, default=100)
     p.add_argument("--weight-decay", type=float, default=0.1)
@@ -135,7 +143,9 @@ class Trainer:
         self.log_path = args.out / LOG_NAME
         self.tokenizer = Tokenizer.load()  # the one model.data.build tokenized the corpus with
         self.corpus: Corpus = training_corpus(args.corpus)
-        self.cfg = variant_config(args.preset, args.variant, vocab_size=self.tokenizer.vocab_size)
+        shape = {k: v for k, v in (("landmark_dim", args.landmark_dim), ("window", args.window),
+                                   ("encoder_layers", args.encoder_layers)) if v}
+        self.cfg = variant_config(args.preset, args.variant, vocab_size=self.tokenizer.vocab_size, **shape)
         if continues_centred(args):  # a calibrated start keeps its centre (model/calibrate.py)
             self.cfg = dataclasses.replace(self.cfg, landmark_center=True)
         self.curriculum = Curriculum(tuple(int(n) for n in args.seq_len.split(",")), args.full_share,
@@ -282,7 +292,7 @@ class Trainer:
             answer_total += on_answer.detach()
         lr = self.lr.at(self.step - self.rewarm_from, self.progress())
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)
         norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.args.grad_clip)
         # a gradient with inf/NaN would turn every weight into NaN (clipping by a non-finite norm makes every
         # gradient NaN): the step is skipped and logged, the weights and the optimizer's moments stay as they
@@ -388,12 +398,33 @@ class Trainer:
             f.write(line + "\n")
 
 
+def lr_scale(spec: str) -> tuple[re.Pattern | None, float]:
+    """--lr-scale PATTERN=FACTOR as (pattern, factor); (None, 1.0) when empty."""
+    if not spec:
+        return None, 1.0
+    pattern, _, factor = spec.rpartition("=")
+    try:
+        return re.compile(pattern), float(factor)
+    except (re.error, ValueError) as e:
+        raise SystemExit(f"--lr-scale {spec!r}: expected PATTERN=FACTOR ({e})") from None
+
+
 def make_optimizer(model: Transformer, args: argparse.Namespace) -> torch.optim.AdamW:
-    """AdamW over the trainable parameters; weight decay on matrices only (not norms, biases, the CLS)."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for p in params if p.dim() >= 2]
-    rest = [p for p in params if p.dim() < 2]
-    groups = [{"params": decay, "weight_decay": args.weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    """AdamW over the trainable parameters; weight decay on matrices only (not norms, biases, the CLS);
+    the parameters --lr-scale names in groups of their own with that factor on the learning rate."""
+    pattern, factor = lr_scale(args.lr_scale)
+    named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    scaled = {name for name, _ in named if pattern is not None and pattern.search(name)}
+    if pattern is not None and not scaled:
+        raise SystemExit(f"--lr-scale {args.lr_scale!r} matches no trainable parameter")
+    groups = []
+    for part, extra in ((False, {}), (True, {"lr_scale": factor})):
+        params = [p for name, p in named if (name in scaled) == part]
+        if part and not params:
+            continue
+        matrices, rest = [p for p in params if p.dim() >= 2], [p for p in params if p.dim() < 2]
+        groups += [{"params": matrices, "weight_decay": args.weight_decay, **extra},
+                   {"params": rest, "weight_decay": 0.0, **extra}]
     fused = next(model.parameters()).is_cuda
     return torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.95), eps=1e-8, fused=fused)
 

@@ -153,8 +153,22 @@ def copy_loss(q: torch.Tensor, k: torch.Tensor, targets: torch.Tensor, chunk_siz
     return -share.clamp_min(1e-9).log().mean()
 
 
+class EncoderLayer(nn.Module):
+    """A further bidirectional layer of the chunk encoder (config encoder_layers > 1)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.attn_norm, self.attn = RMSNorm(cfg.d_model, cfg.norm_eps), Attention(cfg, window=None)
+        self.ffn_norm, self.ffn = RMSNorm(cfg.d_model, cfg.norm_eps), make_ffn(cfg)
+
+    def forward(self, h: torch.Tensor, rope) -> torch.Tensor:
+        h = h + self.attn(self.attn_norm(h), rope)
+        return h + self.ffn(self.ffn_norm(h))
+
+
 class ChunkEncoder(nn.Module):
-    """One bidirectional layer over each chunk plus a learnable CLS; RoPE positions 0..S inside the chunk."""
+    """Bidirectional layers over each chunk plus a learnable CLS (one layer in hsa-mini; config
+    encoder_layers); RoPE positions 0..S inside the chunk."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -163,6 +177,7 @@ class ChunkEncoder(nn.Module):
         self.cls = nn.Parameter(torch.zeros(C))
         self.attn_norm, self.attn = RMSNorm(C, cfg.norm_eps), Attention(cfg, window=None)
         self.ffn_norm, self.ffn = RMSNorm(C, cfg.norm_eps), make_ffn(cfg)
+        self.extra = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.encoder_layers - 1))
         self.out_norm = RMSNorm(C, cfg.norm_eps)
         self.w_landmark = nn.Linear(C, cfg.hsa_kv_heads * cfg.landmark_dim, bias=False)
         self.w_kv = nn.Linear(C, 2 * cfg.hsa_kv_heads * cfg.hsa_head_dim, bias=False)
@@ -184,7 +199,10 @@ class ChunkEncoder(nn.Module):
         h = torch.cat([x.reshape(B * N, S, C), cls], dim=1)  # (B*N, S+1, C)
         rope = rotary(torch.arange(S + 1, device=x.device)[None])  # CLS sits after the chunk's tokens
         h = h + self.attn(self.attn_norm(h), rope)
-        return self.out_norm(h + self.ffn(self.ffn_norm(h)))
+        h = h + self.ffn(self.ffn_norm(h))
+        for layer in self.extra:
+            h = layer(h, rope)
+        return self.out_norm(h)
 
     def forward(self, x: torch.Tensor, rotary: Rotary) -> PackedChunks:
         """x (B, T, C) hidden states at L/2, T a multiple of S -> PackedChunks."""

@@ -23,6 +23,9 @@
 # (no loss comparison, no model in the bundle).
 # Session 14: NEG (--retrieval-negatives: row, the default, or batch) from the environment.
 # Session 15: NAMESAKE (--namesake-share, default 0) from the environment.
+# Session 17: LDIM and WINDOW (--landmark-dim, --window: the shape of an INIT made by model/widen.py) and BASE
+# (the first model of the loss comparison, default INIT) from the environment; LRSCALE (--lr-scale), ENCL
+# (--encoder-layers).
 SEQ=${SEQ:-16384}; QPR=${QPR:-16}; BUDGET=${BUDGET:-575}; PART=${PART:-x}; UPPER='upper\.|encoder\.'; TRAIN_ONLY=${TRAIN_ONLY-$UPPER}
 INIT=${INIT:-resources/model}
 NAME=$1; SEED=$2; PASSAGES=$3; UNTIL=$4; LR=$5; TASKS=${6:-0.3}; QA=${7:-0.6}
@@ -34,7 +37,7 @@ mkdir -p .train/logs .train/eval && L=.train/logs; E=.train/eval
 echo "corpus $(( $(date +%s) - S )) s"
 M=.train/$NAME/model
 if [ "$UNTIL" -gt 0 ]; then
-python3 -m model.train --corpus .train/corpus --init $INIT --until $((S+UNTIL)) --plan-minutes $(awk -v u=$UNTIL -v e=$(( $(date +%s) - S )) 'BEGIN { printf "%.2f", (u - e - 60) / 60 }') --lr-shape cosine --monitor-every 800 --monitor-samples 16 --warmup-steps 30 --seq-len $SEQ --full-share 0 --task-share $TASKS --qa-share $QA --task-kinds $KINDS --qa-per-row $QPR --passage-share $PASSAGES --turns-share 0.5 --retrieval-weight 1 --retrieval-negatives ${NEG:-row} --namesake-share ${NAMESAKE:-0} --copy-weight $COPY --answer-weight 2 --lr $LR --train-only "$TRAIN_ONLY" --seed $SEED --out .train/$NAME > $L/$NAME.out 2>&1
+python3 -m model.train --corpus .train/corpus --init $INIT --until $((S+UNTIL)) --plan-minutes $(awk -v u=$UNTIL -v e=$(( $(date +%s) - S )) 'BEGIN { printf "%.2f", (u - e - 60) / 60 }') --lr-shape cosine --monitor-every 800 --monitor-samples 16 --warmup-steps 30 --seq-len $SEQ --full-share 0 --task-share $TASKS --qa-share $QA --task-kinds $KINDS --qa-per-row $QPR --passage-share $PASSAGES --turns-share 0.5 --retrieval-weight 1 --retrieval-negatives ${NEG:-row} --namesake-share ${NAMESAKE:-0} ${LDIM:+--landmark-dim $LDIM} ${WINDOW:+--window $WINDOW} ${LRSCALE:+--lr-scale $LRSCALE} ${ENCL:+--encoder-layers $ENCL} --copy-weight $COPY --answer-weight 2 --lr $LR --train-only "$TRAIN_ONLY" --seed $SEED --out .train/$NAME > $L/$NAME.out 2>&1
 cp .train/$NAME/log.jsonl $L/$NAME.jsonl
 echo "trained $(( $(date +%s) - S )) s"
 python3 -m model.calibrate --model $M --corpus .train/corpus >> $L/$NAME.out 2>&1
@@ -55,7 +58,7 @@ for n in 4K 64K; do
   el --kinds multikey,multiquery,vartrack --lengths $n --out $E/multi$n$NAME.md > $E/multi$n$NAME.out 2>&1 &
 done
 el --kinds multikey,multiquery,vartrack --lengths 1M --out $E/multi1M$NAME.md > $E/multi1M$NAME.out 2>&1 &
-[ "$UNTIL" -gt 0 ] && timeout $(left) python3 -m model.train_loss --models $INIT $M --corpus .train/corpus --seq-len 16384 --tokens 1000000 --out $E/loss$NAME.md > $E/loss$NAME.out 2>&1 &
+[ "$UNTIL" -gt 0 ] && timeout $(left) python3 -m model.train_loss --models ${BASE:-$INIT} $M --corpus .train/corpus --seq-len 16384 --tokens 1000000 --out $E/loss$NAME.md > $E/loss$NAME.out 2>&1 &
 wait
 grep -c '"skipped"' $L/$NAME.jsonl
 grep -h '"step"' $L/$NAME.jsonl | tail -1 | cut -c1-330

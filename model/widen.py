@@ -1,0 +1,112 @@
+"""Reshape a trained model folder to train on from: a wider landmark, more chunk-encoder layers, a window.
+
+    python -m model.widen --model resources/model --out .train/wide/model --landmark-dim 128 \\
+        [--window 1024] [--encoder-layers 2]
+
+A wider landmark keeps every chunk score as it was: HSA ranks chunks by rq . landmark / sqrt(Dl), so the old
+rows of both projections (w_landmark in the chunk encoder, w_retrieval in each HSA layer) are scaled by
+(new Dl / old Dl) ** 0.25, the new landmark rows are random (the size of the old ones) and the new retrieval
+rows zero. The scores, the chunk choice and every output stay the same until training moves the new
+retrieval rows, which get a gradient through the random landmark rows from the first step (two zero halves
+would both stay zero). With several KV heads each head's rows are widened in place.
+
+More chunk-encoder layers (--encoder-layers) start as the identity: each new layer's two output
+projections (attention wo, feed-forward w_out) are zero, the rest random, so the landmarks and keys are
+those of the old encoder until training moves them.
+
+--window changes only config.json: the window layers' weights do not depend on it, but a model trained
+with one window reads text worse with another until it is trained on it (docs/lab-notes.md, session 17).
+
+The folder is written beside the target and renamed into place (model/calibrate.replace_folder), without
+the source's trainer.json: the new shape is a new run (model.train --init). Chunk memories built with the
+old model no longer match: the fingerprint changes and the app re-encodes.
+"""
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+import torch
+
+from model import checkpoint
+from model.calibrate import replace_folder
+from model.transformer import Transformer
+
+
+def _widened(weight: torch.Tensor, kv_heads: int, old: int, new: int, fill: str,
+             generator: torch.Generator) -> torch.Tensor:
+    """A (kv_heads * old, C) projection as (kv_heads * new, C): old rows scaled, new rows random or zero."""
+    C = weight.shape[1]
+    rows = weight.detach().float().view(kv_heads, old, C) * (new / old) ** 0.25
+    extra = torch.zeros(kv_heads, new - old, C)
+    if fill == "random":
+        rms = rows.pow(2).mean().sqrt()
+        extra = torch.randn(kv_heads, new - old, C, generator=generator) * rms
+    return torch.cat([rows, extra], dim=1).view(kv_heads * new, C)
+
+
+def widen(model: Transformer, *, landmark_dim: int | None = None, window: int | None = None,
+          encoder_layers: int | None = None, seed: int = 0) -> Transformer:
+    """The same model with a wider landmark, another window and/or more chunk-encoder layers (a new
+    Transformer, fp32, on the CPU)."""
+    cfg = model.cfg
+    if model.encoder is None:
+        raise ValueError("a dense model has no landmark to widen")
+    new_dim = cfg.landmark_dim if landmark_dim is None else landmark_dim
+    if new_dim < cfg.landmark_dim:
+        raise ValueError(f"the landmark can only grow: {cfg.landmark_dim} -> {new_dim}")
+    if new_dim < 16 or new_dim & (new_dim - 1):
+        raise ValueError(f"landmark dim must be a power of two >= 16 (the kernels' tiles), got {new_dim}")
+    if window is not None and window < 1:
+        raise ValueError(f"window must be positive, got {window}")
+    layers = cfg.encoder_layers if encoder_layers is None else encoder_layers
+    if layers < cfg.encoder_layers:
+        raise ValueError(f"the chunk encoder can only grow: {cfg.encoder_layers} -> {layers} layers")
+    new_cfg = dataclasses.replace(cfg, landmark_dim=new_dim, window=cfg.window if window is None else window,
+                                  encoder_layers=layers)
+    state = {k: v.detach().float().cpu() for k, v in model.state_dict().items()}
+    if new_dim != cfg.landmark_dim:
+        generator, old_dim = torch.Generator().manual_seed(seed), cfg.landmark_dim
+        for name in state:
+            fill = {"encoder.w_landmark.weight": "random"}.get(name)
+            if fill is None and name.endswith("w_retrieval.weight"):
+                fill = "zero"
+            if fill is not None:
+                state[name] = _widened(state[name], cfg.hsa_kv_heads, old_dim, new_dim, fill, generator)
+    wide = Transformer(new_cfg)
+    for name, tensor in wide.state_dict().items():  # new encoder layers: random, their outputs zero
+        if name not in state:
+            state[name] = torch.zeros_like(tensor) if name.endswith(("wo.weight", "w_out.weight")) else tensor
+    wide.load_state_dict(state)
+    return wide.eval()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", type=Path, required=True, help="model folder")
+    p.add_argument("--out", type=Path, required=True, help="the new model folder")
+    p.add_argument("--landmark-dim", type=int, help="the new landmark width (default: as it is)")
+    p.add_argument("--window", type=int, help="the new sliding window (default: as it is)")
+    p.add_argument("--encoder-layers", type=int, help="chunk-encoder layers (default: as it is)")
+    p.add_argument("--seed", type=int, default=0, help="for the new landmark rows")
+    args = p.parse_args(argv)
+    try:
+        model, tokenizer = checkpoint.load(args.model)
+        wide = widen(model, landmark_dim=args.landmark_dim, window=args.window,
+                     encoder_layers=args.encoder_layers, seed=args.seed)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        fingerprint = replace_folder(args.model, args.out, wide, tokenizer)
+        (args.out / "trainer.json").unlink(missing_ok=True)  # the old model's step and data position
+    except (checkpoint.CheckpointError, ValueError, OSError) as e:
+        print(f"widen: {e}", file=sys.stderr)
+        return 1
+    old, new = model.cfg, wide.cfg
+    print(f"{args.out}: landmark {old.landmark_dim} -> {new.landmark_dim}, window {old.window} -> "
+          f"{new.window}, encoder layers {old.encoder_layers} -> {new.encoder_layers}; "
+          f"fingerprint {fingerprint}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
