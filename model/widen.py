@@ -74,7 +74,9 @@ def widen(model: Transformer, *, landmark_dim: int | None = None, window: int | 
                 fill = "zero"
             if fill is not None:
                 state[name] = _widened(state[name], cfg.hsa_kv_heads, old_dim, new_dim, fill, generator)
-    wide = Transformer(new_cfg)
+    with torch.random.fork_rng(devices=[]):  # new encoder layers from `seed`; the caller's RNG as it was
+        torch.manual_seed(seed)
+        wide = Transformer(new_cfg)
     for name, tensor in wide.state_dict().items():  # new encoder layers: random, their outputs zero
         if name not in state:
             state[name] = torch.zeros_like(tensor) if name.endswith(("wo.weight", "w_out.weight")) else tensor
@@ -89,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--landmark-dim", type=int, help="the new landmark width (default: as it is)")
     p.add_argument("--window", type=int, help="the new sliding window (default: as it is)")
     p.add_argument("--encoder-layers", type=int, help="chunk-encoder layers (default: as it is)")
-    p.add_argument("--seed", type=int, default=0, help="for the new landmark rows")
+    p.add_argument("--seed", type=int, default=0, help="for the new landmark rows and encoder layers")
     args = p.parse_args(argv)
     try:
         model, tokenizer = checkpoint.load(args.model)

@@ -113,6 +113,8 @@ def test_a_deeper_chunk_encoder_starts_as_the_old_one_and_then_learns(tokenizer,
         torch.testing.assert_close(deep(idx, doc_ids)[0], model(idx, doc_ids)[0])
     with pytest.raises(ValueError, match="only grow"):
         widen.widen(deep, encoder_layers=1)
+    again = widen.widen(model, encoder_layers=2).encoder.extra[0]  # the same seed draws the same new layer
+    torch.testing.assert_close(again.attn.wqkv.weight, deep.encoder.extra[0].attn.wqkv.weight)
 
     start = checkpoint.save(deep, tmp_path / "deep", tokenizer)
     shallow = checkpoint.save(model, tmp_path / "m", tokenizer)
