@@ -43,32 +43,33 @@ class Rows:
 
 @torch.no_grad()
 def collect(model: Transformer, stream: TrainStream, rows: int, device: torch.device) -> Rows:
-    layers = [m for m in model.upper if isinstance(m, HSABlock)]
-    seen: list[torch.Tensor] = []
-    hooks = [layer.retrieval_norm.register_forward_hook(lambda _m, _i, out: seen.append(out.float()))
-             for layer in layers]
-    out = Rows([], [], [], [], [])
+    """One forward per row; hooks keep what the scores read: each HSA layer's normalised state and the CLS
+    states the landmark projection takes (already centred)."""
     S = model.cfg.chunk_size
+    seen: list[torch.Tensor] = []
+    cls: list[torch.Tensor] = []
+    hooks = [layer.retrieval_norm.register_forward_hook(lambda _m, _i, out: seen.append(out.float()))
+             for layer in model.upper if isinstance(layer, HSABlock)]
+    hooks.append(model.encoder.w_landmark.register_forward_pre_hook(
+        lambda _m, inputs: cls.append(inputs[0][:, S].float())))  # (chunks, S + 1, C): the CLS row
+    out = Rows([], [], [], [], [])
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
     try:
         for _ in range(rows):
             idx, docs, _, _, wanted, _ = stream.next_batch(1, answers=True)
-            idx, docs = idx.to(device), docs.to(device)
             positions = torch.nonzero(wanted[0] >= 0).flatten()
             if not len(positions):
                 continue
             seen.clear()
+            cls.clear()
             with autocast:
-                model(idx, docs)
-                cls = model.chunk_states(idx, docs)[0].float()
-            if model.cfg.landmark_center:
-                cls = cls - model.encoder.landmark_center.float()
-            before = torch.cat([wanted[0, :1] * 0 - 1, wanted[0, :-1]])
+                model(idx.to(device), docs.to(device))
+            before = F.pad(wanted[0, :-1], (1, 0), value=-1)  # the target of the token before
             out.queries.append(torch.stack([s[0, positions.to(device)] for s in seen]))
             out.targets.append(wanted[0, positions].to(device))
             out.visible.append((positions // S).to(device))
             out.first.append((before[positions] < 0).to(device))
-            out.chunks.append(cls)
+            out.chunks.append(cls[0])
     finally:
         for hook in hooks:
             hook.remove()
@@ -155,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     train = collect(model, stream(training_corpus(args.corpus), args.seed), args.train_rows, device)
     test = collect(model, stream(held, args.seed + 1), args.eval_rows, device)
     n_train, n_test = sum(len(t) for t in train.targets), sum(len(t) for t in test.targets)
-    print(f"collected {n_train} training and {n_test} held-out positions in {time.monotonic() - start:.0f} s")
+    n_first = sum(int(f.sum()) for f in test.first)
+    print(f"collected {n_train} training and {n_test} held-out positions ({n_first} first answer tokens) in "
+          f"{time.monotonic() - start:.0f} s")
     if not n_train or not n_test:
         print("retrieval_probe: no answer token with a chunk to retrieve in the "
               f"{'training' if not n_train else 'held-out'} rows (longer rows?)", file=sys.stderr)
@@ -180,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{n_train} training positions ({args.train_rows} rows), {n_test} held-out ({args.eval_rows} "
           f"rows); {time.monotonic() - start:.0f} s")
     if args.out:
-        args.out.write_text(f"{table}\n\n{n_train} training positions, {n_test} held-out positions\n")
+        args.out.write_text(f"{table}\n\n{n_train} training positions, {n_test} held-out positions "
+                            f"({n_first} first answer tokens)\n")
     return 0
 
 

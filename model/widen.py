@@ -69,10 +69,8 @@ def widen(model: Transformer, *, landmark_dim: int | None = None, window: int | 
     if new_dim != cfg.landmark_dim:
         generator, old_dim = torch.Generator().manual_seed(seed), cfg.landmark_dim
         for name in state:
-            fill = {"encoder.w_landmark.weight": "random"}.get(name)
-            if fill is None and name.endswith("w_retrieval.weight"):
-                fill = "zero"
-            if fill is not None:
+            if name == "encoder.w_landmark.weight" or name.endswith("w_retrieval.weight"):
+                fill = "random" if name.startswith("encoder.") else "zero"
                 state[name] = _widened(state[name], cfg.hsa_kv_heads, old_dim, new_dim, fill, generator)
     with torch.random.fork_rng(devices=[]):  # new encoder layers from `seed`; the caller's RNG as it was
         torch.manual_seed(seed)

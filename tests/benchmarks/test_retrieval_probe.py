@@ -9,9 +9,17 @@ from model.train_monitor import training_corpus
 def test_the_models_own_scorer_is_its_chunk_choice_and_a_trained_one_fits_better(tiny_model_dir, corpus_dir,
                                                                                   tokenizer):
     model, _ = checkpoint.load(tiny_model_dir)
-    stream = TrainStream(training_corpus(corpus_dir), tokenizer, seq_len=1024, seed=0, task_share=0.0,
-                         qa_share=1.0, questions_per_row=1, namesake_share=1.0)
-    data = collect(model, stream, rows=4, device=torch.device("cpu"))
+    def stream():
+        return TrainStream(training_corpus(corpus_dir), tokenizer, seq_len=1024, seed=0, task_share=0.0,
+                           qa_share=1.0, questions_per_row=1, namesake_share=1.0)
+
+    data = collect(model, stream(), rows=4, device=torch.device("cpu"))
+    again = stream()  # the first row with a chunk to retrieve: its CLS states are what the landmarks read
+    while not bool(((row := again.next_batch(1, answers=True))[4] >= 0).any()):
+        pass
+    with torch.no_grad():
+        landmarks = model.encode_lower(row[0], row[1])[2].landmarks[0, :, 0]
+        torch.testing.assert_close(model.encoder.w_landmark(data.chunks[0]), landmarks)
     assert data.queries and all(len(q[0]) == len(t) for q, t in zip(data.queries, data.targets, strict=True))
     assert all(bool((t < v).all()) for t, v in zip(data.targets, data.visible, strict=True))  # visible chunks
     layer = model.upper[0]
