@@ -21,6 +21,7 @@ per line (steps, monitor, phases, checkpoints). The third command is the shipped
 import argparse
 import dataclasses
 import json
+import random
 import re
 import signal
 import sys
@@ -67,6 +68,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--window", type=int, default=0, help="the preset's sliding window otherwise")
     p.add_argument("--encoder-layers", type=int, default=0,
                    help="the preset's chunk-encoder layers otherwise")
+    p.add_argument("--short-window", type=int, default=0,
+                   help="the window layers read with this shorter window in the full-k warm-up and on a "
+                        "--short-share of the later steps (drawn per step), the model's own otherwise, so "
+                        "that a long window does not take over what HSA must learn (arXiv 2509.24552)")
+    p.add_argument("--short-share", type=float, default=0.5,
+                   help="share of the steps after the warm-up that read with --short-window")
     p.add_argument("--seq-len", default="4096,8192,16384", help="training lengths, shortest first")
     p.add_argument("--full-share", type=float, default=0.25, help="share of the plan in the full-k warm-up")
     p.add_argument("--sparse-top-k", type=int, default=0, help="top-k after the warm-up (0: the model's)")
@@ -151,6 +158,9 @@ class Trainer:
         self.curriculum = Curriculum(tuple(int(n) for n in args.seq_len.split(",")), args.full_share,
                                      args.sparse_top_k)
         self.curriculum.validate(self.cfg)
+        if args.short_window and not (0 < args.short_window < self.cfg.window and 0 <= args.short_share <= 1):
+            raise SystemExit(f"--short-window must be under the model's window ({self.cfg.window}) and "
+                             f"--short-share in [0, 1]; got {args.short_window} and {args.short_share}")
         self.lr = LearningRate(args.lr, args.warmup_steps, args.lr_shape)
         self.step, self.tokens, self.seconds, self.rewarm_from = 0, 0, 0.0, 0
         self.plan = Plan(args.plan_steps, args.plan_minutes * 60) if args.plan_steps or args.plan_minutes \
@@ -173,7 +183,7 @@ class Trainer:
         self.prefetcher = self._prefetcher()
         held = heldout_corpus(args.corpus) if self.cfg.attention == "hsa" else None
         self.monitor = NeedleMonitor(held, self.tokenizer, args.monitor_samples) if held is not None else None
-        self.stop_requested, self.monitor_seconds = False, 0.0
+        self.stop_requested, self.monitor_seconds, self.short_steps = False, 0.0, 0
 
     # ---------------------------------------------------------------------------------- resume
     def _resume(self) -> dict | None:
@@ -267,6 +277,8 @@ class Trainer:
         retrieval_total = torch.zeros((), device=self.device)
         copy_total = torch.zeros((), device=self.device)
         self.cfg.hsa_top_k = self.phase.top_k
+        window = self.window_at(self.step)
+        self.model.set_window(window)
         for lo in range(0, idx.shape[0], per_micro):
             rows = slice(lo, lo + per_micro)
             with torch.autocast(self.device.type, torch.bfloat16, enabled=self.device.type == "cuda"):
@@ -305,7 +317,20 @@ class Trainer:
         if self.cfg.ffn == "moe":
             self.model.update_moe_biases()
         self.cfg.hsa_top_k = self.inference_top_k
+        self.model.set_window(self.cfg.window)
+        self.short_steps += window != self.cfg.window
         return total, norm, lr, answer_total, retrieval_total, copy_total
+
+    def window_at(self, step: int) -> int:
+        """The sliding window of this step: --short-window in the full-k warm-up and, drawn from the seed and
+        the step (a resumed run draws the same), on a --short-share of the later steps; else the model's."""
+        short = self.args.short_window
+        if not short:
+            return self.cfg.window
+        if self.phase.name == "full-k":
+            return short
+        return short if random.Random(self.args.seed * 1_000_003 + step).random() < self.args.short_share \
+            else self.cfg.window
 
     def run(self) -> None:
         args = self.args
@@ -375,7 +400,9 @@ class Trainer:
                    retrieval_loss=retrieval_loss, copy_loss=copy_loss, lr=round(lr, 6),
                    grad_norm=round(float(norm), 3),
                    tokens_per_s=round(window["tokens"] / max(now - window["t"], 1e-9)),
-                   data_wait_s=round(waited, 3), top_k=self.phase.top_k, seq_len=self.phase.seq_len)
+                   data_wait_s=round(waited, 3), top_k=self.phase.top_k, seq_len=self.phase.seq_len,
+                   **({"short_window_steps": self.short_steps} if self.args.short_window else {}))
+        self.short_steps = 0
         window.update(loss=[], answer_loss=[], retrieval_loss=[], copy_loss=[], tokens=0, t=now,
                       waited=self.prefetcher.waited)
 

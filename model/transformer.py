@@ -256,6 +256,13 @@ class Transformer(nn.Module):
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
+    def set_window(self, window: int) -> None:
+        """Read with another sliding window in every window layer (cfg.window stays the model's own; training
+        reads with a shorter one on some steps, model/train.py --short-window)."""
+        for module in self.modules():
+            if isinstance(module, Attention) and module.window is not None:
+                module.window = window
+
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         x = self.norm(x)
         return F.linear(x, self.embed.weight) if self.lm_head is None else self.lm_head(x)

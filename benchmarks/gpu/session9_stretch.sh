@@ -26,6 +26,7 @@
 # Session 17: LDIM and WINDOW (--landmark-dim, --window: the shape of an INIT made by model/widen.py) and BASE
 # (the first model of the loss comparison, default INIT) from the environment; LRSCALE (--lr-scale), ENCL
 # (--encoder-layers).
+# Session 18: SHORTW (--short-window: the window layers read with it on half the steps; a long-window INIT).
 SEQ=${SEQ:-16384}; QPR=${QPR:-16}; BUDGET=${BUDGET:-575}; PART=${PART:-x}; UPPER='upper\.|encoder\.'; TRAIN_ONLY=${TRAIN_ONLY-$UPPER}
 INIT=${INIT:-resources/model}
 NAME=$1; SEED=$2; PASSAGES=$3; UNTIL=$4; LR=$5; TASKS=${6:-0.3}; QA=${7:-0.6}
@@ -37,7 +38,7 @@ mkdir -p .train/logs .train/eval && L=.train/logs; E=.train/eval
 echo "corpus $(( $(date +%s) - S )) s"
 M=.train/$NAME/model
 if [ "$UNTIL" -gt 0 ]; then
-python3 -m model.train --corpus .train/corpus --init $INIT --until $((S+UNTIL)) --plan-minutes $(awk -v u=$UNTIL -v e=$(( $(date +%s) - S )) 'BEGIN { printf "%.2f", (u - e - 60) / 60 }') --lr-shape cosine --monitor-every 800 --monitor-samples 16 --warmup-steps 30 --seq-len $SEQ --full-share 0 --task-share $TASKS --qa-share $QA --task-kinds $KINDS --qa-per-row $QPR --passage-share $PASSAGES --turns-share 0.5 --retrieval-weight 1 --retrieval-negatives ${NEG:-row} --namesake-share ${NAMESAKE:-0} ${LDIM:+--landmark-dim $LDIM} ${WINDOW:+--window $WINDOW} ${LRSCALE:+--lr-scale $LRSCALE} ${ENCL:+--encoder-layers $ENCL} --copy-weight $COPY --answer-weight 2 --lr $LR --train-only "$TRAIN_ONLY" --seed $SEED --out .train/$NAME > $L/$NAME.out 2>&1
+python3 -m model.train --corpus .train/corpus --init $INIT --until $((S+UNTIL)) --plan-minutes $(awk -v u=$UNTIL -v e=$(( $(date +%s) - S )) 'BEGIN { printf "%.2f", (u - e - 60) / 60 }') --lr-shape cosine --monitor-every 800 --monitor-samples 16 --warmup-steps 30 --seq-len $SEQ --full-share 0 --task-share $TASKS --qa-share $QA --task-kinds $KINDS --qa-per-row $QPR --passage-share $PASSAGES --turns-share 0.5 --retrieval-weight 1 --retrieval-negatives ${NEG:-row} --namesake-share ${NAMESAKE:-0} ${LDIM:+--landmark-dim $LDIM} ${WINDOW:+--window $WINDOW} ${LRSCALE:+--lr-scale $LRSCALE} ${ENCL:+--encoder-layers $ENCL} ${SHORTW:+--short-window $SHORTW} --copy-weight $COPY --answer-weight 2 --lr $LR --train-only "$TRAIN_ONLY" --seed $SEED --out .train/$NAME > $L/$NAME.out 2>&1
 cp .train/$NAME/log.jsonl $L/$NAME.jsonl
 echo "trained $(( $(date +%s) - S )) s"
 python3 -m model.calibrate --model $M --corpus .train/corpus >> $L/$NAME.out 2>&1

@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 from model import checkpoint, train_loss
 from model.config import ModelConfig
 from model.data.corpus import Corpus, find_sources
+from model.data.stream import TrainStream
 from model.tokenizer import Tokenizer
 from model.train import Trainer, main, parse_args
 from model.train_schedule import Curriculum, LearningRate, Plan
@@ -301,11 +302,25 @@ def test_heldout_loss_compares_models_on_the_same_rows(corpus_dir, tmp_path):
     train_loss.main(["--models", str(tmp_path / "hsa"), str(tmp_path / "dense"), "--corpus", str(corpus_dir),
                      "--seq-len", "256", "--tokens", "512", "--batch-tokens", "512", "--device", "cpu",
                      "--out", str(out)])
-    rows = [line for line in out.read_text().splitlines() if line.startswith(f"| {tmp_path}")]
+    table, by_position = out.read_text().split("By the target token's position")
+    rows = [line for line in table.splitlines() if line.startswith(f"| {tmp_path}")]
     assert [row.split(" | ")[1] for row in rows] == ["hsa", "dense"]
     assert rows[0].endswith("| +0.00% |")
     losses = [float(row.split(" | ")[4]) for row in rows]
     assert all(8 < loss < 11 for loss in losses)  # untrained: about ln(16384) = 9.7 on real held-out text
+    assert "| model | 0-511 | 512-2,047 | 2,048+ |" in by_position
+    assert by_position.count(f"| {tmp_path}") == 2
+
+
+def test_heldout_loss_by_position_adds_up_to_the_whole(corpus_dir):
+    torch.manual_seed(0)
+    tokenizer = Tokenizer.load()
+    model = Transformer(variant_config("hsa-tiny", "hsa")).eval()
+    stream = TrainStream(Corpus.load(corpus_dir / "heldout"), tokenizer, seq_len=2048, seed=1, task_share=0.0,
+                         qa_share=0.0)
+    loss, count, parts = train_loss.heldout_loss(model, stream, 4096, 2)
+    assert sum(n for _, n in parts) == count > 0 and parts[0][1] > 0 and parts[1][1] > 0  # files past 512
+    assert sum(mean * n for mean, n in parts) / count == pytest.approx(loss, rel=1e-9)
 
 
 def test_a_step_with_a_nan_gradient_is_skipped_and_the_weights_stay_usable(corpus_dir, tmp_path):
@@ -324,3 +339,18 @@ def test_a_step_with_a_nan_gradient_is_skipped_and_the_weights_stay_usable(corpu
     trainer.train_step(batch)
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
     assert not torch.equal(trainer.model.embed.weight, before["embed.weight"])
+
+
+def test_short_window_reads_the_warm_up_and_a_share_of_later_steps_shorter(corpus_dir, tmp_path):
+    run, export = tmp_path / "run", tmp_path / "export"
+    main(["--out", str(run), "--corpus", str(corpus_dir), "--plan-steps", "12", "--max-steps", "12", *TINY,
+          "--short-window", "16", "--short-share", "0.5", "--export", str(export)])
+    short = {e["step"]: e["short_window_steps"] for e in events(run, "step")}
+    assert [short[s] for s in (1, 2, 3)] == [1, 1, 1]  # the full-k warm-up: the first quarter of 12 steps
+    assert 0 < sum(short[s] for s in range(4, 13)) < 9  # some of the later steps, not all
+    model, _ = checkpoint.load(export)
+    assert model.cfg.window == 32  # the model keeps (and answers with) its own window
+    assert {m.window for m in model.modules() if getattr(m, "window", None)} == {32}
+    with pytest.raises(SystemExit, match="under the model's window"):
+        main(["--out", str(tmp_path / "bad"), "--corpus", str(corpus_dir), "--max-steps", "1", *TINY,
+              "--short-window", "32"])

@@ -85,3 +85,19 @@ def test_window_is_causal_and_local(model):
         out2, _ = model(torch.tensor([changed]), docs)
     torch.testing.assert_close(out1[0, :100], out2[0, :100], rtol=0, atol=0)  # the future never leaks back
     assert not torch.allclose(out1[0, 100:], out2[0, 100:])
+
+
+def test_set_window_reads_with_a_shorter_window_and_back():
+    torch.manual_seed(0)
+    model = Transformer(ModelConfig.from_name("hsa-tiny")).eval()  # window 32
+    (doc,) = random_docs([128], seed=3)
+    idx, docs = torch.tensor([doc]), torch.zeros(1, 128, dtype=torch.long)
+    with torch.no_grad():
+        own, _ = model(idx, docs)
+        model.set_window(8)
+        short, _ = model(idx, docs)
+        model.set_window(model.cfg.window)
+        again, _ = model(idx, docs)
+    torch.testing.assert_close(short[0, :8], own[0, :8], rtol=1e-5, atol=1e-5)  # the same tokens seen
+    assert not torch.allclose(short[0, 8:], own[0, 8:], atol=1e-3)  # beyond 8 tokens back: less seen
+    torch.testing.assert_close(again, own, rtol=0, atol=0)
