@@ -52,3 +52,22 @@ def test_window_attention_matches_dense_reference(T, window, cuts):
     got = windowed_attention(q, k, v, doc_ids, window)
     assert got.shape == q.shape and got.dtype == q.dtype
     torch.testing.assert_close(got.double(), want, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("T,window,block,cuts", [
+    (300, 100, 32, [[90, 250], [200]]),  # blocks shorter than the window, a window no multiple of them
+    (777, 512, 128, [[300, 700], [511, 512, 513]]),
+    (1100, 1024, 512, [[5, 1030], []]),  # a long window: the same tokens seen as by the dense reference
+])
+def test_query_blocks_shorter_than_the_window_see_the_same_tokens(T, window, block, cuts):
+    q, k, v, doc_ids = inputs(T, window, cuts, seed=1)
+    want = reference(q, k, v, doc_ids, window)
+    got = windowed_attention(q, k, v, doc_ids, window, block=block)
+    torch.testing.assert_close(got.double(), want, atol=1e-5, rtol=1e-5)
+
+
+def test_a_document_computes_the_same_whatever_follows_it():
+    q, k, v, doc_ids = inputs(700, 600, [[]], seed=2)  # one row, one document, blocks of 512 < the window
+    whole = windowed_attention(q, k, v, doc_ids, 600)
+    cut = windowed_attention(q[:, :450], k[:, :450], v[:, :450], doc_ids[:, :450], 600)
+    torch.testing.assert_close(cut, whole[:, :450], rtol=0, atol=0)
