@@ -29,8 +29,9 @@ def heldout_loss(model: Transformer, stream: TrainStream, tokens: int, rows: int
     """(mean cross-entropy over target tokens, number of target tokens, [(mean, count) for each span of
     POSITIONS]) over `tokens` tokens of rows."""
     device = model.embed.weight.device
-    sums = torch.zeros(len(POSITIONS) + 1, dtype=torch.float64)
-    counts = torch.zeros(len(POSITIONS) + 1, dtype=torch.int64)
+    edges = torch.tensor([lo for lo, _ in POSITIONS[1:]], device=device)
+    sums = torch.zeros(len(POSITIONS), dtype=torch.float64)
+    counts = torch.zeros(len(POSITIONS), dtype=torch.int64)
     seen = 0
     while seen < tokens:
         idx, doc_ids, targets = (t.to(device) for t in stream.next_batch(rows))
@@ -39,14 +40,13 @@ def heldout_loss(model: Transformer, stream: TrainStream, tokens: int, rows: int
         losses = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=IGNORE,
                                  reduction="none").double()
         counted = targets.flatten() != IGNORE
-        where = document_positions(doc_ids).flatten()
-        spans = [counted] + [counted & (where >= lo) & (where < hi if hi else True) for lo, hi in POSITIONS]
-        for i, span in enumerate(spans):
-            sums[i] += float(losses[span].sum())
-            counts[i] += int(span.sum())
+        span = torch.bucketize(document_positions(doc_ids).flatten()[counted], edges, right=True)
+        sums += torch.bincount(span, weights=losses[counted], minlength=len(POSITIONS)).cpu()
+        counts += torch.bincount(span, minlength=len(POSITIONS)).cpu()
         seen += idx.numel()
+    total = int(counts.sum())
     means = (sums / counts.clamp_min(1)).tolist()
-    return means[0], int(counts[0]), list(zip(means[1:], counts[1:].tolist(), strict=True))
+    return float(sums.sum()) / max(total, 1), total, list(zip(means, counts.tolist(), strict=True))
 
 
 def main(argv=None) -> int:

@@ -312,15 +312,21 @@ def test_heldout_loss_compares_models_on_the_same_rows(corpus_dir, tmp_path):
     assert by_position.count(f"| {tmp_path}") == 2
 
 
-def test_heldout_loss_by_position_adds_up_to_the_whole(corpus_dir):
+def test_heldout_loss_is_the_models_own_and_splits_by_position(corpus_dir):
     torch.manual_seed(0)
     tokenizer = Tokenizer.load()
     model = Transformer(variant_config("hsa-tiny", "hsa")).eval()
-    stream = TrainStream(Corpus.load(corpus_dir / "heldout"), tokenizer, seq_len=2048, seed=1, task_share=0.0,
-                         qa_share=0.0)
-    loss, count, parts = train_loss.heldout_loss(model, stream, 4096, 2)
-    assert sum(n for _, n in parts) == count > 0 and parts[0][1] > 0 and parts[1][1] > 0  # files past 512
-    assert sum(mean * n for mean, n in parts) / count == pytest.approx(loss, rel=1e-9)
+
+    def stream():
+        return TrainStream(Corpus.load(corpus_dir / "heldout"), tokenizer, seq_len=2048, seed=1,
+                           task_share=0.0, qa_share=0.0)
+
+    loss, count, parts = train_loss.heldout_loss(model, stream(), 4096, 2)  # one batch of two rows
+    idx, doc_ids, targets = stream().next_batch(2)
+    with torch.no_grad():
+        _, want = model(idx, doc_ids, targets)  # the model's own mean over the same rows
+    assert loss == pytest.approx(float(want), rel=1e-5) and count == int((targets != -100).sum())
+    assert parts[0][1] > 0 and parts[1][1] > 0  # files longer than 512 tokens: both spans counted
 
 
 def test_a_step_with_a_nan_gradient_is_skipped_and_the_weights_stay_usable(corpus_dir, tmp_path):
