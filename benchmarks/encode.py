@@ -9,6 +9,7 @@ new tokens, timed end to end (open + resident landmarks + prefill + decode). Pri
 """
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -99,14 +100,16 @@ def answer_time(model: Transformer, folder: Path, question_len: int, new_tokens:
     return (first - t0) * 1e3, (time.perf_counter() - t0) * 1e3
 
 
-def mini_config() -> ModelConfig:
-    """hsa-mini as shipped: the landmark centre is subtracted (random weights here)."""
-    return ModelConfig.from_name("hsa-mini", landmark_center=True)
+def mini_config(window: int | None = None) -> ModelConfig:
+    """hsa-mini's shape as shipped (resources/model/config.json: its window, the landmark centre), random
+    weights; `window` overrides the sliding window (the shipped window was 512 until session 19)."""
+    data = json.loads((ROOT / "resources" / "model" / "config.json").read_text())
+    return ModelConfig.from_dict({**data, **({"window": window} if window else {})})
 
 
 def run_device(device: torch.device, args, tmp: Path) -> dict:
     torch.manual_seed(0)
-    cfg = mini_config()
+    cfg = mini_config(args.window)
     model = Transformer(cfg).to(device).eval()
     gpu = device.type == "cuda"
     if gpu and args.compile:  # fixed shapes: every full batch is (65536 // doc_len) rows of doc_len tokens
@@ -155,6 +158,7 @@ def main() -> int:
     parser.add_argument("--cpu-memory-tokens", type=int, default=254 * 64 * 4)  # 4 whole 4 MB pages
     parser.add_argument("--question", type=int, default=32)
     parser.add_argument("--new-tokens", type=int, default=16)
+    parser.add_argument("--window", type=int, help="sliding window (default: the shipped model's)")
     parser.add_argument("--skip-cpu", action="store_true")
     parser.add_argument("--compile", action="store_true", help="torch.compile the encoder on CUDA")
     parser.add_argument("--resident-chunks", action="store_true",
@@ -171,16 +175,16 @@ def main() -> int:
             print(table(rows[-1:], args), flush=True)
     result = table(rows, args)
     print(result)
-    mini = mini_config()
+    mini = mini_config(args.window)
     bytes_per_token = mini.memory_bytes_per_token
     compiled = ", encoder torch.compile-d on CUDA" if args.compile else ""
     body = "\n".join([
         SECTION, "",
         f"`python benchmarks/encode.py`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; Python "
         f"{platform.python_version()}, torch {torch.__version__}. hsa-mini (d {mini.d_model}, "
-        f"{mini.n_layers} layers, random weights, landmark centre on{compiled}). The memory holds "
-        f"{bytes_per_token:.0f} bytes/token of bf16 K, V and landmarks; the disk column adds page slack and "
-        "the index. Encode = lower half + chunk encoder (bf16 autocast on CUDA, "
+        f"{mini.n_layers} layers, window {mini.window}, random weights, landmark centre on{compiled}). "
+        f"The memory holds {bytes_per_token:.0f} bytes/token of bf16 K, V and landmarks; the disk column "
+        "adds page slack and the index. Encode = lower half + chunk encoder (bf16 autocast on CUDA, "
         "fp32 on CPU) into an in-memory pool. The answer columns open a DiskMemory of random chunk data "
         "from disk (page cache warm), make its landmarks resident and stream the answer (HSA top-8 over "
         "the whole pool, K/V read only for the chosen chunks; on CUDA the one-token steps are replayed as "

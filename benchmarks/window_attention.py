@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.sections import replace_section  # noqa: E402
 from model.layers import windowed_attention  # noqa: E402
 
-SECTION = "## Window attention"
+SECTION = "## Window attention"  # one section per kind of device, so a CPU run keeps the GPU table
 HEADS, HEAD_DIM, BLOCK = 6, 64, 512
 
 
@@ -86,13 +86,14 @@ def main(argv=None) -> int:
         rows.append(f"| {window:,} | {old:.1f} | {new:.1f} | {old / new:.2f}x | {diff:.1e} |")
         print(rows[-1], flush=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    body = (f"{SECTION}\n\n`python benchmarks/window_attention.py`, {stamp}, {name}, Python "
+    title = f"{SECTION}, {'GPU' if device.type == 'cuda' else 'CPU'}"
+    body = (f"{title}\n\n`python benchmarks/window_attention.py`, {stamp}, {name}, Python "
             f"{platform.python_version()}, torch {torch.__version__}: `windowed_attention` over one row of "
             f"{args.tokens:,} tokens in two documents, {HEADS} heads of {HEAD_DIM} ({what}), best of "
             f"{args.repeats}. Query blocks as long as the window (until session 18) against blocks of "
             f"{BLOCK} that attend to the window's keys before them, side by side in one run; at a window of "
             "512 the two are the same computation.\n\n" + "\n".join(rows) + "\n")
-    replace_section(args.out, SECTION, body)
+    replace_section(args.out, title, body)
     print("\n".join(rows))
     return 0
 

@@ -27,6 +27,6 @@ ruler() { local v; v=$(grep -m1 "^| $2 " .train/eval/multi1M$1.md 2>/dev/null | 
 score() { if [ "$PICK" = multi ]; then echo $(( $(ruler $1 multiquery) + $(ruler $1 vartrack) )); else code $1; fi; }
 echo "pick ${PICK:-code}: $A $(score $A), $B $(score $B)"
 if [ "$(score $A)" -ge "$(score $B)" ]; then rm -f $OUT/b.tar.*; else rm -f $OUT/a.tar.*; fi
-tar cf $OUT/evals.tar -C .train eval logs/$A.jsonl logs/$B.jsonl logs/$A.out logs/$B.out
+tar cf $OUT/evals.tar -C .train eval logs/$A.jsonl logs/$B.jsonl logs/$A.out logs/$B.out $(cd .train && ls logs/*-plain.out 2>/dev/null)
 ls -la $OUT
 echo "wall $(( $(date +%s) - S )) s"

@@ -27,6 +27,9 @@
 # (the first model of the loss comparison, default INIT) from the environment; LRSCALE (--lr-scale), ENCL
 # (--encoder-layers).
 # Session 18: SHORTW (--short-window: the window layers read with it on half the steps; a long-window INIT).
+# Session 19: ADAPT_S (seconds from the start): first every weight of INIT on plain text at ADAPT_LR (default
+# 5e-4, cosine; the window learned before the task rows, session18_adapt.sh), then the stretch from there, the
+# loss still beside BASE (default the first INIT).
 SEQ=${SEQ:-16384}; QPR=${QPR:-16}; BUDGET=${BUDGET:-575}; PART=${PART:-x}; UPPER='upper\.|encoder\.'; TRAIN_ONLY=${TRAIN_ONLY-$UPPER}
 INIT=${INIT:-resources/model}
 NAME=$1; SEED=$2; PASSAGES=$3; UNTIL=$4; LR=$5; TASKS=${6:-0.3}; QA=${7:-0.6}
@@ -37,6 +40,12 @@ mkdir -p .train/logs .train/eval && L=.train/logs; E=.train/eval
 [ -d .train/corpus/heldout ] || python3 -m model.data.build --out .train/corpus --limit-mb 300 --workers 16 > $L/build.log 2>&1
 echo "corpus $(( $(date +%s) - S )) s"
 M=.train/$NAME/model
+if [ -n "$ADAPT_S" ]; then
+BASE=${BASE:-$INIT}
+python3 -m model.train --corpus .train/corpus --init $INIT --until $((S+ADAPT_S)) --plan-minutes $(awk -v u=$ADAPT_S -v e=$(( $(date +%s) - S )) 'BEGIN { printf "%.2f", (u - e - 25) / 60 }') --lr-shape cosine --warmup-steps 30 --monitor-every 0 --seq-len $SEQ --full-share 0 --task-share 0 --qa-share 0 ${WINDOW:+--window $WINDOW} ${SHORTW:+--short-window $SHORTW} --lr ${ADAPT_LR:-5e-4} --seed $SEED --out .train/$NAME-plain > $L/$NAME-plain.out 2>&1
+INIT=.train/$NAME-plain/model
+echo "plain text $(( $(date +%s) - S )) s: $(grep -h '"event": "step"' .train/$NAME-plain/log.jsonl | tail -1 | cut -c1-200)"
+fi
 if [ "$UNTIL" -gt 0 ]; then
 python3 -m model.train --corpus .train/corpus --init $INIT --until $((S+UNTIL)) --plan-minutes $(awk -v u=$UNTIL -v e=$(( $(date +%s) - S )) 'BEGIN { printf "%.2f", (u - e - 60) / 60 }') --lr-shape cosine --monitor-every 800 --monitor-samples 16 --warmup-steps 30 --seq-len $SEQ --full-share 0 --task-share $TASKS --qa-share $QA --task-kinds $KINDS --qa-per-row $QPR --passage-share $PASSAGES --turns-share 0.5 --retrieval-weight 1 --retrieval-negatives ${NEG:-row} --namesake-share ${NAMESAKE:-0} ${LDIM:+--landmark-dim $LDIM} ${WINDOW:+--window $WINDOW} ${LRSCALE:+--lr-scale $LRSCALE} ${ENCL:+--encoder-layers $ENCL} ${SHORTW:+--short-window $SHORTW} --copy-weight $COPY --answer-weight 2 --lr $LR --train-only "$TRAIN_ONLY" --seed $SEED --out .train/$NAME > $L/$NAME.out 2>&1
 cp .train/$NAME/log.jsonl $L/$NAME.jsonl
