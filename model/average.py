@@ -6,9 +6,10 @@
 Every floating tensor of the new model is the shares' weighted sum of the models' tensors (in fp32, saved
 in bf16 as the shipped folders are). It makes sense for models that share a start: a fine-tune and the
 model it was trained from, or two fine-tunes of one model (session 20: RB, whose task rows cost held-out
-loss, and PA, the plain-text model it was trained from). The configs must match but for the landmark
-centre's value, which is averaged too; model.calibrate measures it afresh for the new weights. The folder
-is written beside the target and renamed into place, without trainer.json: it is no training run's state.
+loss, and PA, the plain-text model it was trained from). The configs must match; the landmark centre (a
+buffer, not config) is averaged like the weights, and model.calibrate measures it afresh for the new ones.
+The folder is written beside the target and renamed into place, without trainer.json: it is no training
+run's state.
 """
 
 import argparse

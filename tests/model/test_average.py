@@ -1,7 +1,5 @@
 """Weight averages of model folders (model/average.py): the mean of the weights, or a clear refusal."""
 
-import dataclasses
-
 import pytest
 import torch
 
@@ -49,8 +47,8 @@ def test_a_model_averaged_with_itself_answers_as_before():
 
 def test_models_of_other_shapes_or_bad_shares_are_refused(tokenizer, tmp_path, capsys):
     a = checkpoint.save(tiny(0), tmp_path / "a", tokenizer)
-    wide = checkpoint.save(tiny(1, window=dataclasses.asdict(tiny(0).cfg)["window"] * 2), tmp_path / "w",
-                           tokenizer)
+    longer = ModelConfig.from_name("hsa-tiny").window * 2
+    wide = checkpoint.save(tiny(1, window=longer), tmp_path / "w", tokenizer)
     out = tmp_path / "soup"
     assert average.main(["--models", str(a), str(wide), "--out", str(out)]) == 1
     err = capsys.readouterr().err.strip()
