@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.sections import replace_section  # noqa: E402
 from model.layers import windowed_attention  # noqa: E402
 
-SECTION = "## Window attention"  # one section per kind of device, so a CPU run keeps the GPU table
+SECTION = "## Window attention"
 HEADS, HEAD_DIM, BLOCK = 6, 64, 512
 
 
@@ -86,7 +86,7 @@ def main(argv=None) -> int:
         rows.append(f"| {window:,} | {old:.1f} | {new:.1f} | {old / new:.2f}x | {diff:.1e} |")
         print(rows[-1], flush=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    title = f"{SECTION}, {'GPU' if device.type == 'cuda' else 'CPU'}"
+    title = f"{SECTION}, {'GPU' if device.type == 'cuda' else 'CPU'}"  # a CPU run keeps the GPU's table
     body = (f"{title}\n\n`python benchmarks/window_attention.py`, {stamp}, {name}, Python "
             f"{platform.python_version()}, torch {torch.__version__}: `windowed_attention` over one row of "
             f"{args.tokens:,} tokens in two documents, {HEADS} heads of {HEAD_DIM} ({what}), best of "

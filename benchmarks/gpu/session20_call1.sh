@@ -17,25 +17,15 @@ mkdir -p .train/logs .train/eval && L=.train/logs; E=.train/eval
 [ -d .train/corpus/heldout ] || python3 -m model.data.build --out .train/corpus --limit-mb 300 --workers 32 > $L/build.log 2>&1
 echo "corpus $(( $(date +%s) - S )) s"
 K=single,multikey,multikey,multivalue,multiquery,multiquery,vartrack,vartrack
-train() {  # NAME SEED TASK_SHARE QA_SHARE
-  python3 -m model.train --corpus .train/corpus --init resources/model --until $((S + TRAIN_S)) \
-    --plan-minutes $(awk -v s=$(( TRAIN_S - ($(date +%s) - S) - 25 )) 'BEGIN { printf "%.2f", s / 60 }') \
-    --lr-shape cosine --warmup-steps 30 --monitor-every 0 --seq-len 16384 --full-share 0 --window 2048 \
-    --short-window 512 --task-share $3 --qa-share $4 --task-kinds $K --qa-per-row 16 --passage-share 0.3 \
-    --turns-share 0.5 --retrieval-weight 1 --retrieval-negatives batch --namesake-share 1.0 --copy-weight 2 \
-    --answer-weight 2 --lr 5e-4 --train-only "" --seed $2 --out .train/$1 > $L/$1.out 2>&1
-  cp .train/$1/log.jsonl $L/$1.jsonl
-  python3 -m model.calibrate --model .train/$1/model --corpus .train/corpus >> $L/$1.out 2>&1
-  echo "$1 trained $(( $(date +%s) - S )) s: $(grep -h '"event": "step"' .train/$1/log.jsonl | tail -1 | cut -c1-240)"
-}
+. benchmarks/gpu/stretch_lib.sh  # stretch, lowest_loss
 (
   export CUDA_VISIBLE_DEVICES=0
   python3 benchmarks/encode.py --skip-cpu > $L/encode2048.out 2>&1; cp docs/benchmarks.md $L/bench2048.md
   python3 benchmarks/encode.py --skip-cpu --window 512 > $L/encode512.out 2>&1; cp docs/benchmarks.md $L/bench512.md
   echo "encode $(( $(date +%s) - S )) s"; grep -h "NVIDIA H200" $L/encode*.out
-  train PB 51 0.1 0.1
+  stretch PB 51 0.1 0.1 2 1 2
 ) &
-CUDA_VISIBLE_DEVICES=1 train PA 50 0 0 &
+CUDA_VISIBLE_DEVICES=1 stretch PA 50 0 0 2 1 2 &
 wait
 left() { local s=$((S + END_S - $(date +%s))); echo $((s > 1 ? s : 1)); }
 ec() { timeout $(left) python3 -m benchmarks.eval_code --model .train/$1/model --corpus .train/corpus --questions 80 --max-package-tokens 300000 --out $E/code$1.md > $E/code$1.out 2>&1; }
@@ -46,16 +36,7 @@ CUDA_VISIBLE_DEVICES=1 el PA & CUDA_VISIBLE_DEVICES=1 el PB &
 wait
 for f in $E/*P[AB].md $E/lossP.md; do echo "== $f"; grep "^|" $f; done
 tail -n 12 $E/lossP.out
-# the lower held-out loss comes back (column order of train_loss's table: DZ, PA, PB)
-PICK=$(python3 - <<'EOF'
-vals = {}
-for line in open(".train/eval/lossP.md"):
-    cells = [c.strip() for c in line.strip().strip("|").split("|")]
-    if len(cells) == 7 and cells[0].endswith(("PA/model", "PB/model")):
-        vals[cells[0].split("/")[-2]] = float(cells[4])
-print(min(vals, key=vals.get) if vals else "PA")
-EOF
-)
+PICK=$(lowest_loss .train/eval/lossP.md PA PB); PICK=${PICK:-PA}  # the lower held-out loss comes back
 echo "back: $PICK"
 tar cf - -C .train $PICK/model | split -b 15m - $OUT/model.tar.
 tar cf $OUT/logs.tar -C .train eval logs

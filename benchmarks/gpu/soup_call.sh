@@ -20,19 +20,9 @@ mkdir -p .train/logs .train/eval && L=.train/logs; E=.train/eval
 [ -d .train/corpus/heldout ] || python3 -m model.data.build --out .train/corpus --limit-mb 300 --workers 32 > $L/build.log 2>&1
 echo "corpus $(( $(date +%s) - S )) s"
 K=single,multikey,multikey,multivalue,multiquery,multiquery,vartrack,vartrack
-train() {  # NAME SEED TASK_SHARE QA_SHARE ANSWER_W RETRIEVAL_W COPY_W
-  python3 -m model.train --corpus .train/corpus --init $M --until $((S + TRAIN_S)) \
-    --plan-minutes $(awk -v s=$(( TRAIN_S - ($(date +%s) - S) - 25 )) 'BEGIN { printf "%.2f", s / 60 }') \
-    --lr-shape cosine --warmup-steps 30 --monitor-every 0 --seq-len 16384 --full-share 0 --window 2048 \
-    --short-window 512 --task-share $3 --qa-share $4 --task-kinds $K --qa-per-row 16 --passage-share 0.3 \
-    --turns-share 0.5 --retrieval-weight $6 --retrieval-negatives batch --namesake-share 1.0 --copy-weight $7 \
-    --answer-weight $5 --lr 5e-4 --train-only "" --seed $2 --out .train/$1 > $L/$1.out 2>&1
-  cp .train/$1/log.jsonl $L/$1.jsonl
-  python3 -m model.calibrate --model .train/$1/model --corpus .train/corpus >> $L/$1.out 2>&1
-  echo "$1 trained $(( $(date +%s) - S )) s: $(grep -h '"event": "step"' .train/$1/log.jsonl | tail -1 | cut -c1-200)"
-}
+. benchmarks/gpu/stretch_lib.sh  # stretch, lowest_loss
 (
-  CUDA_VISIBLE_DEVICES=0 train PC 70 0 0 2 1 2
+  CUDA_VISIBLE_DEVICES=0 stretch PC 70 0 0 2 1 2
   for share in 25 40; do
     python3 -m model.average --models $M .train/PC/model --shares 0.$((100 - share)) 0.$share \
       --out .train/S$share/model > $L/S$share.out 2>&1
@@ -40,7 +30,7 @@ train() {  # NAME SEED TASK_SHARE QA_SHARE ANSWER_W RETRIEVAL_W COPY_W
     tail -n 1 $L/S$share.out
   done
 ) &
-CUDA_VISIBLE_DEVICES=1 train QC 71 0.1 0.1 0.5 0.3 0.5 &
+CUDA_VISIBLE_DEVICES=1 stretch QC 71 0.1 0.1 0.5 0.3 0.5 &
 wait
 left() { local s=$((S + END_S - $(date +%s))); echo $((s > 1 ? s : 1)); }
 ec() { timeout $(left) python3 -m benchmarks.eval_code --model .train/$1/model --corpus .train/corpus --questions 80 --max-package-tokens 300000 --seed $2 --out $E/code$2$1.md > $E/code$2$1.out 2>&1; }
@@ -58,16 +48,7 @@ for f in $E/*S25.md $E/*S40.md $E/*QC.md $E/lossSoup.md; do echo "== $f"; grep "
 # definition lookup of a model over seeds 0-1 (0 if a table is missing); M's own over the same seeds was
 # 126 of 160 (session 20), so "within 3 points" is at least 121
 where() { local t=0 v; for seed in 0 1; do v=$(grep -m1 "definition lookup (top" $E/code$seed$1.md 2>/dev/null | grep -o "[0-9]*%" | tr -dc 0-9); t=$((t + ${v:-0} * 80 / 100)); done; echo $t; }
-PICK=$(for m in S25 S40 QC; do [ "$(where $m)" -ge 121 ] && echo $m; done | python3 -c "
-import sys
-ok = sys.stdin.read().split()
-loss = {}
-for line in open('.train/eval/lossSoup.md'):
-    cells = [c.strip() for c in line.strip().strip('|').split('|')]
-    if len(cells) == 7 and cells[0].startswith('.train/') and cells[0].split('/')[1] in ok:
-        loss[cells[0].split('/')[1]] = float(cells[4])
-print(min(loss, key=loss.get) if loss else '')
-")
+PICK=$(lowest_loss .train/eval/lossSoup.md $(for m in S25 S40 QC; do [ "$(where $m)" -ge 121 ] && echo $m; done))
 echo "back: ${PICK:-none} (definition lookup over seeds 0-1: S25 $(where S25), S40 $(where S40), QC $(where QC))"
 [ -n "$PICK" ] && tar cf - -C .train $PICK/model | split -b 15m - $OUT/model.tar.
 tar cf $OUT/logs.tar -C .train eval logs
