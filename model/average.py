@@ -9,11 +9,13 @@ model it was trained from, or two fine-tunes of one model (session 20: RB, whose
 loss, and PA, the plain-text model it was trained from). The configs must match; the landmark centre (a
 buffer, not config) is averaged like the weights, and model.calibrate measures it afresh for the new ones.
 The folder is written beside the target and renamed into place, without trainer.json: it is no training
-run's state.
+run's state. --only REGEX averages just the tensors whose names it finds (re.search) and takes every other
+from the first model, e.g. `--only "^(embed|lower)\\."` to mix the window layers and keep the retrieval.
 """
 
 import argparse
 import dataclasses
+import re
 import sys
 from pathlib import Path
 
@@ -24,8 +26,9 @@ from model.calibrate import replace_folder
 from model.transformer import Transformer
 
 
-def average(models: list[Transformer], shares: list[float]) -> Transformer:
-    """A new fp32 model whose tensors are sum(share * tensor); ValueError if the shapes differ."""
+def average(models: list[Transformer], shares: list[float], only: str | None = None) -> Transformer:
+    """A new fp32 model whose tensors are sum(share * tensor), or, with `only`, just those whose names match
+    it (the rest the first model's); ValueError if the shapes differ or `only` matches no tensor."""
     if len(models) < 2 or len(models) != len(shares):
         raise ValueError(f"give two or more models and one share each ({len(models)} models, "
                          f"{len(shares)} shares)")
@@ -40,9 +43,13 @@ def average(models: list[Transformer], shares: list[float]) -> Transformer:
             raise ValueError(f"the models differ in {key} ({first[key]} against {other.get(key)})")
     out = Transformer(models[0].cfg)
     states = [m.state_dict() for m in models]
+    mixed = {name for name, t in out.state_dict().items()
+             if t.is_floating_point() and (only is None or re.search(only, name))}
+    if not mixed:
+        raise ValueError(f"--only {only!r} matches none of the model's tensors")
     with torch.no_grad():
         for name, tensor in out.state_dict().items():
-            if tensor.is_floating_point():
+            if name in mixed:
                 tensor.copy_(sum(s * state[name].float() for s, state in zip(shares, states, strict=True)))
             else:
                 tensor.copy_(states[0][name])
@@ -54,19 +61,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", type=Path, nargs="+", required=True, help="model folders of one shape")
     p.add_argument("--shares", type=float, nargs="+", help="one per model, summing to 1 (default: equal)")
     p.add_argument("--out", type=Path, required=True, help="the new model folder")
+    p.add_argument("--only", help="average only the tensors whose names this regular expression finds")
     args = p.parse_args(argv)
     shares = args.shares or [1 / len(args.models)] * len(args.models)
     try:
         loaded = [checkpoint.load(folder) for folder in args.models]
-        soup = average([model for model, _ in loaded], shares)
+        soup = average([model for model, _ in loaded], shares, args.only)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         fingerprint = replace_folder(args.models[0], args.out, soup, loaded[0][1])
         (args.out / "trainer.json").unlink(missing_ok=True)  # the first model's step and data position
-    except (checkpoint.CheckpointError, ValueError, OSError) as e:
+    except (checkpoint.CheckpointError, ValueError, OSError, re.error) as e:
         print(f"average: {e}", file=sys.stderr)
         return 1
     parts = ", ".join(f"{share:g} x {folder}" for share, folder in zip(shares, args.models, strict=True))
-    print(f"{args.out}: {parts}; fingerprint {fingerprint}")
+    where = f" (tensors matching {args.only!r}; the rest the first model's)" if args.only else ""
+    print(f"{args.out}: {parts}{where}; fingerprint {fingerprint}")
     return 0
 
 

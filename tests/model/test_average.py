@@ -56,3 +56,27 @@ def test_models_of_other_shapes_or_bad_shares_are_refused(tokenizer, tmp_path, c
     assert average.main(["--models", str(a), str(a), "--shares", "0.5", "0.6", "--out", str(out)]) == 1
     assert "sum to 1" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_only_the_named_tensors_are_averaged(tokenizer, tmp_path, capsys):
+    a = checkpoint.save(tiny(0), tmp_path / "a", tokenizer, dtype=torch.bfloat16)
+    b = checkpoint.save(tiny(1), tmp_path / "b", tokenizer, dtype=torch.bfloat16)
+    out = tmp_path / "lower"
+    assert average.main(["--models", str(a), str(b), "--shares", "0.5", "0.5", "--only", r"^(embed|lower)\.",
+                         "--out", str(out)]) == 0
+    assert "tensors matching" in capsys.readouterr().out
+    soup, first, second = (checkpoint.load(p)[0].state_dict() for p in (out, a, b))
+    mixed = [n for n in soup if n.startswith(("embed.", "lower."))]
+    kept = [n for n in soup if n.startswith(("upper.", "encoder.")) and soup[n].is_floating_point()]
+    assert mixed and kept
+    for name in mixed:
+        expected = (0.5 * first[name] + 0.5 * second[name]).to(torch.bfloat16).float()
+        assert torch.allclose(soup[name], expected), name
+    for name in kept:
+        assert torch.equal(soup[name], first[name]), name
+    assert average.main(["--models", str(a), str(b), "--only", "^nothing", "--out", str(tmp_path / "x")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("average: --only '^nothing' matches none") and "\n" not in err
+    assert average.main(["--models", str(a), str(b), "--only", "(", "--out", str(tmp_path / "x")]) == 1
+    assert capsys.readouterr().err.startswith("average: ")
+    assert not (tmp_path / "x").exists()
