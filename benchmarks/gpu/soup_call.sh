@@ -1,6 +1,7 @@
 #!/bin/bash
 # Run from the repo root on the device machine (run tool, nvidia-h200-x2, carry []); results go to
-# docs/lab-notes.md. Written in session 20 for the next call, not yet run as a whole: its pieces ran (the
+# docs/lab-notes.md. Written in session 20 and never run as a whole (session 21 averaged RB with PA itself,
+# carried to the device in resources/model, and measured each with table_call.sh instead): its pieces ran (the
 # plain-text stretch and the task-row flags in session20_call1.sh, model.average and model.calibrate on CPU,
 # the evaluations in session9_stretch.sh). Two ways to take back the loss that the task rows cost
 # (docs/lab-notes.md, session 20, "where to go on"), from the shipped model M (resources/model, RB):
