@@ -1,13 +1,14 @@
 #!/bin/bash
 # Run from the repo root on the device machine (run tool, nvidia-h200-x2, carry []); results go to
 # docs/lab-notes.md (session 21). The whole evaluation table of the model in resources/model, as the model
-# card reports it, in one call (a candidate is put in resources/model of the working tree before the call):
-#   bash benchmarks/gpu/table_call.sh
+# card reports it, in one call (a candidate is put in resources/model of the working tree before the call,
+# or M names a model folder a call before left on the warm machine):
+#   [M=.train/NAME/model] bash benchmarks/gpu/table_call.sh
 # GPU 0: the held-out loss (the dense baseline measured 1.6487 on these rows in session 20: the same corpus
 # build and command give the same rows), the code questions on seeds 0-4, the passage questions (seed 0),
 # the near cells (4K, 64K, 256K, every kind) on seeds 0-4 and 16K (seed 0). GPU 1: the single needle at 1M,
 # 4M and 16M and the multi-needle kinds at 1M on seeds 0-4. Every evaluation stops by END_S.
-S=$(date +%s); END_S=${END_S:-540}; M=resources/model
+S=$(date +%s); END_S=${END_S:-540}; M=${M:-resources/model}
 export TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 mkdir -p .train/logs .train/eval && E=.train/eval
 [ -d .train/corpus/heldout ] || python3 -m model.data.build --out .train/corpus --limit-mb 300 --workers 32 > .train/logs/build.log 2>&1
