@@ -10,7 +10,8 @@ loss, and PA, the plain-text model it was trained from). The configs must match;
 buffer, not config) is averaged like the weights, and model.calibrate measures it afresh for the new ones.
 The folder is written beside the target and renamed into place, without trainer.json: it is no training
 run's state. --only REGEX averages just the tensors whose names it finds (re.search) and takes every other
-from the first model, e.g. `--only "^(embed|lower)\\."` to mix the window layers and keep the retrieval.
+from the first model, e.g. `--only "^(embed|lower)\\."` for the layers below the chunk encoder alone (session
+21: B40; the definition lookup fell with them all the same).
 """
 
 import argparse
@@ -43,8 +44,11 @@ def average(models: list[Transformer], shares: list[float], only: str | None = N
             raise ValueError(f"the models differ in {key} ({first[key]} against {other.get(key)})")
     out = Transformer(models[0].cfg)
     states = [m.state_dict() for m in models]
-    mixed = {name for name, t in out.state_dict().items()
-             if t.is_floating_point() and (only is None or re.search(only, name))}
+    try:
+        pattern = re.compile(only or "")
+    except re.error as e:
+        raise ValueError(f"--only {only!r} is not a regular expression ({e})") from None
+    mixed = {name for name, t in out.state_dict().items() if t.is_floating_point() and pattern.search(name)}
     if not mixed:
         raise ValueError(f"--only {only!r} matches none of the model's tensors")
     with torch.no_grad():
@@ -70,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         fingerprint = replace_folder(args.models[0], args.out, soup, loaded[0][1])
         (args.out / "trainer.json").unlink(missing_ok=True)  # the first model's step and data position
-    except (checkpoint.CheckpointError, ValueError, OSError, re.error) as e:
+    except (checkpoint.CheckpointError, ValueError, OSError) as e:
         print(f"average: {e}", file=sys.stderr)
         return 1
     parts = ", ".join(f"{share:g} x {folder}" for share, folder in zip(shares, args.models, strict=True))

@@ -78,5 +78,5 @@ def test_only_the_named_tensors_are_averaged(tokenizer, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("average: --only '^nothing' matches none") and "\n" not in err
     assert average.main(["--models", str(a), str(b), "--only", "(", "--out", str(tmp_path / "x")]) == 1
-    assert capsys.readouterr().err.startswith("average: ")
+    assert capsys.readouterr().err.startswith("average: --only '(' is not a regular expression")
     assert not (tmp_path / "x").exists()
