@@ -1,4 +1,4 @@
-# Sourced by benchmarks/gpu/session20_call1.sh and soup_call.sh (not run alone). The caller sets S (its
+# Sourced by benchmarks/gpu/session20_call1.sh (not run alone). The caller sets S (its
 # start, Unix seconds), TRAIN_S (seconds from S by which a stretch ends), L (the log folder) and K (the task
 # kinds).
 
