@@ -5,6 +5,8 @@
 # run rather than chained across sessions (session 12 trained it last; its weights were not kept).
 #   bash benchmarks/gpu/session20_dense.sh 1   # GPU 0: the dense model until CALL_S; GPU 1: RB's other seeds
 #   bash benchmarks/gpu/session20_dense.sh 2   # (warm) the dense model to 3,846, then its loss beside DZ, RB
+# Session 22: MODELS (the models measured beside the dense one in step 2, default "resources/model
+# .train/RB/model") from the environment; step 1 evaluates RB only when .train/RB/model is there.
 S=$(date +%s); STEPS=3846; END=$((S + ${CALL_S:-450}))
 export TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 mkdir -p .train/logs .train/eval && L=.train/logs; E=.train/eval
@@ -13,7 +15,7 @@ resume=(); [ -d .train/dense/state ] && resume=(--resume .train/dense)
 stop=$END; [ "$1" = 2 ] && stop=$((END - 60))
 CUDA_VISIBLE_DEVICES=0 python3 -m model.train --corpus .train/corpus --out .train/dense --variant dense \
   --plan-steps $STEPS --max-steps $STEPS --monitor-every 0 --seed 0 --until $stop "${resume[@]}" >> $L/dense.out 2>&1 &
-if [ "$1" = 1 ]; then
+if [ "$1" = 1 ] && [ -d .train/RB/model ]; then
   M=.train/RB/model; left() { echo $((END - $(date +%s))); }
   for s in 2 3 4; do CUDA_VISIBLE_DEVICES=1 timeout $(left) python3 -m benchmarks.eval_code --model $M --corpus .train/corpus --questions 80 --max-package-tokens 300000 --seed $s --out $E/codeseed${s}RB.md > $E/codeseed${s}RB.out 2>&1 & done
   for s in 1 2 3 4; do
@@ -25,7 +27,7 @@ fi
 wait
 echo "dense stopped $(( $(date +%s) - S )) s: $(grep -h '"event": "step"' .train/dense/log.jsonl | tail -1 | cut -c1-200)"
 if [ "$1" = 2 ]; then
-  timeout $((END - $(date +%s) + 30)) python3 -m model.train_loss --models .train/dense/model resources/model .train/RB/model \
+  timeout $((END - $(date +%s) + 30)) python3 -m model.train_loss --models .train/dense/model ${MODELS:-resources/model .train/RB/model} \
     --corpus .train/corpus --seq-len 16384 --tokens 1000000 --out $E/loss-dense.md > $E/loss-dense.out 2>&1
   tail -n 12 $E/loss-dense.out
 fi
