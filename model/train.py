@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from model import checkpoint
+from model.config import ConfigError
 from model.data.corpus import Corpus
 from model.data.stream import TrainStream
 from model.data.tasks import KINDS
@@ -68,6 +69,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--window", type=int, default=0, help="the preset's sliding window otherwise")
     p.add_argument("--encoder-layers", type=int, default=0,
                    help="the preset's chunk-encoder layers otherwise")
+    p.add_argument("--n-layers", type=int, default=0,
+                   help="the preset's layer count otherwise (half below the chunk encoder, half above)")
+    p.add_argument("--kv-heads", type=int, default=0,
+                   help="the preset's chunk-memory KV heads otherwise (hsa_kv_heads)")
     p.add_argument("--short-window", type=int, default=0,
                    help="the window layers read with this shorter window in the full-k warm-up and on a "
                         "--short-share of the later steps (drawn per step), the model's own otherwise, so "
@@ -151,8 +156,13 @@ class Trainer:
         self.tokenizer = Tokenizer.load()  # the one model.data.build tokenized the corpus with
         self.corpus: Corpus = training_corpus(args.corpus)
         shape = {k: v for k, v in (("landmark_dim", args.landmark_dim), ("window", args.window),
-                                   ("encoder_layers", args.encoder_layers)) if v}
-        self.cfg = variant_config(args.preset, args.variant, vocab_size=self.tokenizer.vocab_size, **shape)
+                                   ("encoder_layers", args.encoder_layers), ("n_layers", args.n_layers),
+                                   ("hsa_kv_heads", args.kv_heads)) if v}
+        try:
+            self.cfg = variant_config(args.preset, args.variant, vocab_size=self.tokenizer.vocab_size,
+                                      **shape)
+        except ConfigError as e:
+            raise SystemExit(str(e)) from None
         if continues_centred(args):  # a calibrated start keeps its centre (model/calibrate.py)
             self.cfg = dataclasses.replace(self.cfg, landmark_center=True)
         self.curriculum = Curriculum(tuple(int(n) for n in args.seq_len.split(",")), args.full_share,

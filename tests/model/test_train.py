@@ -360,3 +360,17 @@ def test_short_window_reads_the_warm_up_and_a_share_of_later_steps_shorter(corpu
     with pytest.raises(SystemExit, match="under the model's window"):
         main(["--out", str(tmp_path / "bad"), "--corpus", str(corpus_dir), "--max-steps", "1", *TINY,
               "--short-window", "32"])
+
+
+def test_a_run_can_take_another_depth_and_more_memory_heads_and_a_bad_shape_is_refused(corpus_dir, tmp_path):
+    export = tmp_path / "export"
+    main(["--out", str(tmp_path / "run"), "--corpus", str(corpus_dir), "--plan-steps", "2",
+          "--max-steps", "2", *TINY, "--n-layers", "8", "--kv-heads", "2", "--export", str(export)])
+    model, _ = checkpoint.load(export)
+    assert (model.cfg.n_layers, model.cfg.n_lower, model.cfg.hsa_kv_heads) == (8, 4, 2)
+    assert len(model.cfg.hsa_layers) == 2  # two groups above the encoder, where hsa-tiny has one
+    assert model.cfg.memory_bytes_per_token == 2 * ModelConfig.from_name("hsa-tiny").memory_bytes_per_token
+    with pytest.raises(SystemExit, match="not whole groups of 2"):
+        main(["--out", str(tmp_path / "bad"), "--corpus", str(corpus_dir), "--max-steps", "1", *TINY,
+              "--n-layers", "6"])
+    assert not (tmp_path / "bad" / "model").exists()
