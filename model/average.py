@@ -42,12 +42,12 @@ def average(models: list[Transformer], shares: list[float], only: str | None = N
         if differ:
             key = differ[0]
             raise ValueError(f"the models differ in {key} ({first[key]} against {other.get(key)})")
-    out = Transformer(models[0].cfg)
-    states = [m.state_dict() for m in models]
     try:
         pattern = re.compile(only or "")
     except re.error as e:
         raise ValueError(f"--only {only!r} is not a regular expression ({e})") from None
+    out = Transformer(models[0].cfg)
+    states = [m.state_dict() for m in models]
     mixed = {name for name, t in out.state_dict().items() if t.is_floating_point() and pattern.search(name)}
     if not mixed:
         raise ValueError(f"--only {only!r} matches none of the model's tensors")

@@ -151,7 +151,6 @@ class Trainer:
     def __init__(self, args: argparse.Namespace):
         self.args, self.start = args, time.monotonic()
         self.device = torch.device(args.device)
-        args.out.mkdir(parents=True, exist_ok=True)
         self.log_path = args.out / LOG_NAME
         self.tokenizer = Tokenizer.load()  # the one model.data.build tokenized the corpus with
         self.corpus: Corpus = training_corpus(args.corpus)
@@ -182,6 +181,7 @@ class Trainer:
                 param.requires_grad_(bool(pattern.search(name)))
             if not any(p.requires_grad for p in self.model.parameters()):
                 raise SystemExit(f"--train-only {args.train_only!r} matches no parameter of the model")
+        args.out.mkdir(parents=True, exist_ok=True)  # the arguments hold: a bad one leaves no folder
         stream_state = self._resume()  # after the freezing: a resumed optimizer holds the trainable ones
         self.model.train()
         self.inference_top_k = self.cfg.hsa_top_k

@@ -31,7 +31,7 @@ if [ "$1" = 2 ]; then
     --corpus .train/corpus --seq-len 16384 --tokens 1000000 --out $E/loss-dense.md > $E/loss-dense.out 2>&1
   tail -n 12 $E/loss-dense.out
 fi
-for f in $E/*seed[1-4]RB.md; do echo "== $f"; grep "^|" $f; done
+for f in $E/*seed[1-4]RB.md; do [ -f "$f" ] && { echo "== $f"; grep "^|" "$f"; }; done  # none without RB
 cp .train/dense/log.jsonl $L/dense.jsonl
 tar cf $OUT/evals$1.tar -C .train eval logs
 ls -la $OUT; echo "wall $(( $(date +%s) - S )) s"

@@ -360,6 +360,7 @@ def test_short_window_reads_the_warm_up_and_a_share_of_later_steps_shorter(corpu
     with pytest.raises(SystemExit, match="under the model's window"):
         main(["--out", str(tmp_path / "bad"), "--corpus", str(corpus_dir), "--max-steps", "1", *TINY,
               "--short-window", "32"])
+    assert not (tmp_path / "bad").exists()
 
 
 def test_a_run_can_take_another_depth_and_more_memory_heads_and_a_bad_shape_is_refused(corpus_dir, tmp_path):
@@ -373,4 +374,4 @@ def test_a_run_can_take_another_depth_and_more_memory_heads_and_a_bad_shape_is_r
     with pytest.raises(SystemExit, match="not whole groups of 2"):
         main(["--out", str(tmp_path / "bad"), "--corpus", str(corpus_dir), "--max-steps", "1", *TINY,
               "--n-layers", "6"])
-    assert not (tmp_path / "bad" / "model").exists()
+    assert not (tmp_path / "bad").exists()  # a refused shape leaves no run folder behind
