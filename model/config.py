@@ -14,8 +14,8 @@ class ConfigError(ValueError):
 class ModelConfig:
     """Sizes of the HSA transformer (DESIGN.md section 3).
 
-    Layers: n_layers // 2 lower sliding-window (SWA) layers, the chunk encoder, then the upper half in groups
-    of `group_size` layers: [one SWA+HSA layer, then group_size - 1 SWA layers].
+    Layers: n_layers // 2 lower sliding-window (SWA) layers (or `lower_layers`), the chunk encoder, then the
+    upper half in groups of `group_size` layers: [one SWA+HSA layer, then group_size - 1 SWA layers].
     """
     name: str = "custom"
     # "hsa": the model above; "dense": the in-domain baseline, every layer causal full attention over the
@@ -47,6 +47,9 @@ class ModelConfig:
     # bidirectional layers of the chunk encoder (in ADDED_LATER; model/widen.py adds layers that start as
     # the identity)
     encoder_layers: int = 1
+    # SWA layers below the chunk encoder, 0 = n_layers // 2 (in ADDED_LATER; model/widen.py adds lower layers
+    # that start as the identity: more of the model reads the text before the landmarks and the queries)
+    lower_layers: int = 0
     # feed-forward: "swiglu" or "moe"
     ffn: str = "swiglu"
     ffn_hidden: int = 0  # 0 = derived: about 8/3 d_model, a multiple of 64
@@ -65,7 +68,7 @@ class ModelConfig:
             self.ffn_hidden = 64 * round(8 * self.d_model / 3 / 64)
         if self.expert_hidden == 0:
             self.expert_hidden = max(16, self.ffn_hidden // self.expert_top_k)
-        self.n_lower = self.n_layers // 2
+        self.n_lower = self.lower_layers or self.n_layers // 2
         n_upper = self.n_layers - self.n_lower
         self.n_groups = n_upper // self.group_size
         per_chunk = self.hsa_kv_heads * (2 * self.chunk_size * self.hsa_head_dim + self.landmark_dim)
@@ -74,8 +77,10 @@ class ModelConfig:
 
     def validate(self) -> None:
         problems = []
-        if self.n_layers < 2 or self.n_layers % 2:
-            problems.append(f"n_layers must be even and >= 2, got {self.n_layers}")
+        if self.n_layers < 2 or (self.n_layers % 2 and not self.lower_layers):
+            problems.append(f"n_layers must be even and >= 2 (or lower_layers set), got {self.n_layers}")
+        elif not 1 <= self.n_lower < self.n_layers:
+            problems.append(f"lower_layers must be in 1..{self.n_layers - 1}, got {self.lower_layers}")
         elif (self.n_layers - self.n_lower) % self.group_size:
             problems.append(f"upper half ({self.n_layers - self.n_lower} layers) is not whole groups of "
                             f"{self.group_size}")
@@ -125,7 +130,7 @@ class ModelConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
 
-ADDED_LATER = frozenset({"landmark_center", "encoder_layers"})
+ADDED_LATER = frozenset({"landmark_center", "encoder_layers", "lower_layers"})
 
 PRESETS: dict[str, dict[str, Any]] = {
     # tests: every code path at toy width

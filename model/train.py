@@ -71,6 +71,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="the preset's chunk-encoder layers otherwise")
     p.add_argument("--n-layers", type=int, default=0,
                    help="the preset's layer count otherwise (half below the chunk encoder, half above)")
+    p.add_argument("--lower-layers", type=int, default=0,
+                   help="layers below the chunk encoder (default half; model.widen grows them)")
     p.add_argument("--kv-heads", type=int, default=0,
                    help="the preset's chunk-memory KV heads otherwise (hsa_kv_heads)")
     p.add_argument("--short-window", type=int, default=0,
@@ -156,7 +158,7 @@ class Trainer:
         self.corpus: Corpus = training_corpus(args.corpus)
         shape = {k: v for k, v in (("landmark_dim", args.landmark_dim), ("window", args.window),
                                    ("encoder_layers", args.encoder_layers), ("n_layers", args.n_layers),
-                                   ("hsa_kv_heads", args.kv_heads)) if v}
+                                   ("hsa_kv_heads", args.kv_heads), ("lower_layers", args.lower_layers)) if v}
         try:
             self.cfg = variant_config(args.preset, args.variant, vocab_size=self.tokenizer.vocab_size,
                                       **shape)

@@ -1,7 +1,7 @@
-"""Reshape a trained model folder to train on from: a wider landmark, more chunk-encoder layers, a window.
+"""Reshape a trained model folder to train on from: a wider landmark, more layers, a window.
 
     python -m model.widen --model resources/model --out .train/wide/model --landmark-dim 128 \\
-        [--window 1024] [--encoder-layers 2]
+        [--window 1024] [--encoder-layers 2] [--lower-layers 6]
 
 A wider landmark keeps every chunk score as it was: HSA ranks chunks by rq . landmark / sqrt(Dl), so the old
 rows of both projections (w_landmark in the chunk encoder, w_retrieval in each HSA layer) are scaled by
@@ -12,7 +12,9 @@ would both stay zero). With several KV heads each head's rows are widened in pla
 
 More chunk-encoder layers (--encoder-layers) start as the identity: each new layer's two output
 projections (attention wo, feed-forward w_out) are zero, the rest random, so the landmarks and keys are
-those of the old encoder until training moves them.
+those of the old encoder until training moves them. More lower layers (--lower-layers, the SWA layers
+below the chunk encoder) start the same way, added after the old ones: n_layers grows by as many, the upper
+half stays as it was, and every output is unchanged until training moves them.
 
 --window changes only config.json: the window layers' weights do not depend on it, but a model trained
 with one window reads text worse with another until it is trained on it (docs/lab-notes.md, session 17).
@@ -47,9 +49,9 @@ def _widened(weight: torch.Tensor, kv_heads: int, old: int, new: int, fill: str,
 
 
 def widen(model: Transformer, *, landmark_dim: int | None = None, window: int | None = None,
-          encoder_layers: int | None = None, seed: int = 0) -> Transformer:
-    """The same model with a wider landmark, another window and/or more chunk-encoder layers (a new
-    Transformer, fp32, on the CPU)."""
+          encoder_layers: int | None = None, lower_layers: int | None = None, seed: int = 0) -> Transformer:
+    """The same model with a wider landmark, another window, more chunk-encoder layers and/or more layers
+    below the chunk encoder (a new Transformer, fp32, on the CPU)."""
     cfg = model.cfg
     if model.encoder is None:
         raise ValueError("a dense model has no landmark to widen")
@@ -63,8 +65,13 @@ def widen(model: Transformer, *, landmark_dim: int | None = None, window: int | 
     layers = cfg.encoder_layers if encoder_layers is None else encoder_layers
     if layers < cfg.encoder_layers:
         raise ValueError(f"the chunk encoder can only grow: {cfg.encoder_layers} -> {layers} layers")
+    lower = cfg.n_lower if lower_layers is None else lower_layers
+    if lower < cfg.n_lower:
+        raise ValueError(f"the lower half can only grow: {cfg.n_lower} -> {lower} layers")
+    n_layers = cfg.n_layers + lower - cfg.n_lower
     new_cfg = dataclasses.replace(cfg, landmark_dim=new_dim, window=cfg.window if window is None else window,
-                                  encoder_layers=layers)
+                                  encoder_layers=layers, n_layers=n_layers,
+                                  lower_layers=0 if lower == n_layers // 2 else lower)
     state = {k: v.detach().float().cpu() for k, v in model.state_dict().items()}
     if new_dim != cfg.landmark_dim:
         generator, old_dim = torch.Generator().manual_seed(seed), cfg.landmark_dim
@@ -72,12 +79,13 @@ def widen(model: Transformer, *, landmark_dim: int | None = None, window: int | 
             if name == "encoder.w_landmark.weight" or name.endswith("w_retrieval.weight"):
                 fill = "random" if name.startswith("encoder.") else "zero"
                 state[name] = _widened(state[name], cfg.hsa_kv_heads, old_dim, new_dim, fill, generator)
-    with torch.random.fork_rng(devices=[]):  # new encoder layers from `seed`; the caller's RNG as it was
+    with torch.random.fork_rng(devices=[]):  # new layers from `seed`; the caller's RNG as it was
         torch.manual_seed(seed)
         wide = Transformer(new_cfg)
-    for name, tensor in wide.state_dict().items():  # new encoder layers: random, their outputs zero
+    for name, tensor in wide.state_dict().items():  # new layers: random, their outputs zero
         if name not in state:
-            state[name] = torch.zeros_like(tensor) if name.endswith(("wo.weight", "w_out.weight")) else tensor
+            state[name] = torch.zeros_like(tensor) if name.endswith(("wo.weight", "w_out.weight", "w_out")) \
+                else tensor
     wide.load_state_dict(state)
     return wide.eval()
 
@@ -89,12 +97,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--landmark-dim", type=int, help="the new landmark width (default: as it is)")
     p.add_argument("--window", type=int, help="the new sliding window (default: as it is)")
     p.add_argument("--encoder-layers", type=int, help="chunk-encoder layers (default: as it is)")
+    p.add_argument("--lower-layers", type=int, help="layers below the chunk encoder (default: as it is)")
     p.add_argument("--seed", type=int, default=0, help="for the new landmark rows and encoder layers")
     args = p.parse_args(argv)
     try:
         model, tokenizer = checkpoint.load(args.model)
         wide = widen(model, landmark_dim=args.landmark_dim, window=args.window,
-                     encoder_layers=args.encoder_layers, seed=args.seed)
+                     encoder_layers=args.encoder_layers, lower_layers=args.lower_layers, seed=args.seed)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         fingerprint = replace_folder(args.model, args.out, wide, tokenizer)
         (args.out / "trainer.json").unlink(missing_ok=True)  # the old model's step and data position
@@ -103,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     old, new = model.cfg, wide.cfg
     print(f"{args.out}: landmark {old.landmark_dim} -> {new.landmark_dim}, window {old.window} -> "
-          f"{new.window}, encoder layers {old.encoder_layers} -> {new.encoder_layers}; "
+          f"{new.window}, encoder layers {old.encoder_layers} -> {new.encoder_layers}, lower layers "
+          f"{old.n_lower} -> {new.n_lower}; "
           f"fingerprint {fingerprint}")
     return 0
 

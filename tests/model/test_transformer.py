@@ -30,6 +30,14 @@ def test_presets():
         ModelConfig.from_name("hsa-huge")
     with pytest.raises(ConfigError, match="hsa_heads"):
         ModelConfig.from_name("hsa-tiny", hsa_heads=6, hsa_kv_heads=4)
+    # more layers below the chunk encoder than above (model/widen.py grows a trained model so)
+    deep = ModelConfig.from_name("hsa-mini", n_layers=10, lower_layers=6)
+    assert (deep.n_lower, deep.hsa_layers) == (6, [6, 8]) and ModelConfig.from_dict(deep.to_dict()) == deep
+    assert 20e6 <= Transformer(deep).num_params() <= 40e6
+    for bad, match in ((dict(n_layers=9), "even"), (dict(n_layers=10, lower_layers=10), "lower_layers"),
+                       (dict(n_layers=10, lower_layers=5), "whole groups")):
+        with pytest.raises(ConfigError, match=match):
+            ModelConfig.from_name("hsa-mini", **bad)
 
 
 def test_document_positions_restart():

@@ -7,11 +7,14 @@ import torch
 
 from model import checkpoint, widen
 from model.config import ModelConfig
+from model.encode import encode_documents
+from model.generate import QuestionState, generate
 from model.tokenizer import Tokenizer
 from model.train import main as train
-from model.transformer import Transformer
+from model.transformer import Transformer, pack_documents
 from tests.benchmarks.conftest import build_corpus
 from tests.model.test_calibrate import rows
+from tests.model.test_encode_generate import LENGTHS, memory_for, random_docs
 from tests.model.test_train import TINY
 
 
@@ -123,3 +126,47 @@ def test_a_deeper_chunk_encoder_starts_as_the_old_one_and_then_learns(tokenizer,
            "--encoder-layers", "2", "--max-steps", "2", "--plan-steps", "4", *TINY])
     tuned, _ = checkpoint.load(tmp_path / "run" / "model")
     assert tuned.encoder.extra[0].ffn.w_out.weight.abs().max() > 0  # the new layer is no longer the identity
+
+
+def test_more_lower_layers_start_as_the_old_model_and_every_path_reads_them(tokenizer, corpus_dir, tmp_path):
+    model = trained_like()  # hsa-tiny: two layers below the chunk encoder, one group of two above
+    _, (idx, doc_ids) = rows(tokenizer, corpus_dir)
+    deep = widen.widen(model, lower_layers=3)
+    assert (deep.cfg.n_layers, deep.cfg.n_lower, len(deep.lower), deep.cfg.hsa_layers) == (5, 3, 3, [3])
+    with torch.no_grad():
+        torch.testing.assert_close(deep(idx, doc_ids)[0], model(idx, doc_ids)[0])
+    with pytest.raises(ValueError, match="only grow"):
+        widen.widen(deep, lower_layers=2)
+
+    # once the new layer has moved, the app's paths (chunk memory, then the answer's steps) still match the
+    # packed forward: every layer cache is the right one for its layer
+    with torch.no_grad():
+        deep.lower[2].attn.wo.weight.normal_(0, 0.05)
+        deep.lower[2].ffn.w_out.weight.normal_(0, 0.05)
+    docs = random_docs(LENGTHS)
+    question = random_docs([150], seed=2)[0]
+    ids, packed_docs = pack_documents(docs + [question], 64, 0)
+    batch = torch.tensor([ids]), torch.tensor([packed_docs])
+    with torch.no_grad():
+        packed = deep(*batch)[0][0, -192:-42]  # the question: the last document, padded to three chunks
+        assert not torch.allclose(packed, model(*batch)[0][0, -192:-42])
+    memory = memory_for(deep, dtype=torch.float32)
+    encode_documents(deep, docs, memory, [f"doc{i}" for i in range(len(docs))])
+    fed = QuestionState(deep, memory, 200).feed(question)[0]
+    torch.testing.assert_close(fed, packed, rtol=1e-4, atol=1e-4)
+    eager, static = (list(generate(deep, memory, question[:40], max_new_tokens=30, static_decode=flag))
+                     for flag in (False, True))
+    assert [t.token_id for t in eager] == [t.token_id for t in static]
+
+    start = checkpoint.save(widen.widen(model, lower_layers=3), tmp_path / "deep", tokenizer)
+    assert '"lower_layers": 3' in (start / "config.json").read_text()
+    shallow = checkpoint.save(model, tmp_path / "m", tokenizer)
+    assert "lower_layers" not in (shallow / "config.json").read_text()  # older models' fingerprints stay
+    with pytest.raises(SystemExit, match="different model"):  # the run must be told the new shape
+        train(["--out", str(tmp_path / "bad"), "--corpus", str(corpus_dir), "--init", str(start),
+               "--max-steps", "1", "--plan-steps", "2", *TINY])
+    train(["--out", str(tmp_path / "run"), "--corpus", str(corpus_dir), "--init", str(start),
+           "--n-layers", "5", "--lower-layers", "3", "--lr-scale", r"lower\.2\.=10",
+           "--max-steps", "2", "--plan-steps", "4", *TINY])
+    tuned, _ = checkpoint.load(tmp_path / "run" / "model")
+    assert tuned.cfg.n_lower == 3 and tuned.lower[2].attn.wo.weight.abs().max() > 0  # no longer the identity
