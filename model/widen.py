@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--window", type=int, help="the new sliding window (default: as it is)")
     p.add_argument("--encoder-layers", type=int, help="chunk-encoder layers (default: as it is)")
     p.add_argument("--lower-layers", type=int, help="layers below the chunk encoder (default: as it is)")
-    p.add_argument("--seed", type=int, default=0, help="for the new landmark rows and encoder layers")
+    p.add_argument("--seed", type=int, default=0, help="for the new landmark rows and layers")
     args = p.parse_args(argv)
     try:
         model, tokenizer = checkpoint.load(args.model)
