@@ -70,7 +70,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--encoder-layers", type=int, default=0,
                    help="the preset's chunk-encoder layers otherwise")
     p.add_argument("--n-layers", type=int, default=0,
-                   help="the preset's layer count otherwise (half below the chunk encoder, half above)")
+                   help="the preset's layer count otherwise (half of them below the chunk encoder)")
     p.add_argument("--lower-layers", type=int, default=0,
                    help="layers below the chunk encoder (default half; model.widen grows them)")
     p.add_argument("--kv-heads", type=int, default=0,
