@@ -50,6 +50,11 @@ class ModelConfig:
     # SWA layers below the chunk encoder, 0 = n_layers // 2 (in ADDED_LATER; model/widen.py adds lower layers
     # that start as the identity: more of the model reads the text before the landmarks and the queries)
     lower_layers: int = 0
+    # fuse the chosen chunks by softmax(score + beta * lse) instead of softmax(score): lse is a chunk's
+    # in-chunk log-sum-exp (mean over the query heads of a KV head), beta a learned weight per HSA layer and
+    # KV head, so a chunk whose tokens match the query outweighs a namesake whose landmark scores alike (in
+    # ADDED_LATER; model/widen.py --lse-fusion adds it with beta 0, the old weights)
+    lse_fusion: bool = False
     # feed-forward: "swiglu" or "moe"
     ffn: str = "swiglu"
     ffn_hidden: int = 0  # 0 = derived: about 8/3 d_model, a multiple of 64
@@ -130,7 +135,7 @@ class ModelConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
 
-ADDED_LATER = frozenset({"landmark_center", "encoder_layers", "lower_layers"})
+ADDED_LATER = frozenset({"landmark_center", "encoder_layers", "lower_layers", "lse_fusion"})
 
 PRESETS: dict[str, dict[str, Any]] = {
     # tests: every code path at toy width

@@ -114,7 +114,7 @@ class StaticDecode:
                 if i in self.hsa_at:
                     x, q, indices, scores = self._choose(i, x, rope)
                     attended, weights = attend_rows(q[0], self.state.pool_k, self.state.pool_v, indices,
-                                                    scores)
+                                                    scores, fusion_beta=layer.fusion_beta)
                     x = layer.mix(x, attended[None])
                     out[f"indices{i}"], out[f"weights{i}"] = indices, weights
                 else:
@@ -133,9 +133,10 @@ class StaticDecode:
                 first = 0
             else:
                 prev, at = self.outs[n - 1], self.hsa_at[n - 1]
+                layer = self.model.upper[at]
                 attended, weights = attend_rows(prev["q"][0], self.chunk_k, self.chunk_v, self.rows,
-                                                prev["scores"])
-                x = self.model.upper[at].mix(prev["x"], attended[None])
+                                                prev["scores"], fusion_beta=layer.fusion_beta)
+                x = layer.mix(prev["x"], attended[None])
                 out["weights"] = weights
                 first = at + 1
             last = self.hsa_at[n] if n < len(self.hsa_at) else len(self.model.upper)

@@ -159,7 +159,8 @@ class QuestionState:
             return layer.mix(x, torch.zeros_like(q)), empty, torch.zeros(empty.shape, device=self.device)
         indices, scores = pool_select(rq[0].to(pool.dtype), pool, self.top_k, visible=visible)
         if self.pool_k is not None:  # pool ids are rows of the resident pool: no gather, no device sync
-            out, weights = attend_rows(q[0], self.pool_k, self.pool_v, indices, scores)
+            out, weights = attend_rows(q[0], self.pool_k, self.pool_v, indices, scores,
+                                       fusion_beta=layer.fusion_beta)
             return layer.mix(x, out[None]), indices, weights
         chosen = indices.cpu()  # the layer's one device sync: which chunks to read is data-dependent
         valid = chosen >= 0
@@ -169,7 +170,8 @@ class QuestionState:
             return layer.mix(x, torch.zeros_like(q)), chosen, weights
         chunk_k, chunk_v = self.fetch(ids)
         rows = self._upload(torch.searchsorted(ids, chosen.clamp_min(0)).masked_fill(~valid, -1))
-        out, weights = attend_rows(q[0], chunk_k, chunk_v, rows, scores)  # (Tq, H, D), (Tq, H_kv, K)
+        # (Tq, H, D), (Tq, H_kv, K)
+        out, weights = attend_rows(q[0], chunk_k, chunk_v, rows, scores, fusion_beta=layer.fusion_beta)
         return layer.mix(x, out[None]), chosen, weights
 
     @torch.no_grad()

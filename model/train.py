@@ -73,6 +73,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="the preset's layer count otherwise (half of them below the chunk encoder)")
     p.add_argument("--lower-layers", type=int, default=0,
                    help="layers below the chunk encoder (default half; model.widen grows them)")
+    p.add_argument("--lse-fusion", action="store_true",
+                   help="fuse the chosen chunks by softmax(score + beta * in-chunk log-sum-exp), beta "
+                        "learned per HSA layer (model.widen --lse-fusion adds it to a trained model)")
     p.add_argument("--kv-heads", type=int, default=0,
                    help="the preset's chunk-memory KV heads otherwise (hsa_kv_heads)")
     p.add_argument("--short-window", type=int, default=0,
@@ -158,7 +161,8 @@ class Trainer:
         self.corpus: Corpus = training_corpus(args.corpus)
         shape = {k: v for k, v in (("landmark_dim", args.landmark_dim), ("window", args.window),
                                    ("encoder_layers", args.encoder_layers), ("n_layers", args.n_layers),
-                                   ("hsa_kv_heads", args.kv_heads), ("lower_layers", args.lower_layers)) if v}
+                                   ("hsa_kv_heads", args.kv_heads), ("lower_layers", args.lower_layers),
+                                   ("lse_fusion", args.lse_fusion)) if v}
         try:
             self.cfg = variant_config(args.preset, args.variant, vocab_size=self.tokenizer.vocab_size,
                                       **shape)

@@ -1,7 +1,7 @@
-"""Reshape a trained model folder to train on from: a wider landmark, more layers, a window.
+"""Reshape a trained model folder to train on from: a wider landmark, more layers, a window, LSE fusion.
 
     python -m model.widen --model resources/model --out .train/wide/model --landmark-dim 128 \\
-        [--window 1024] [--encoder-layers 2] [--lower-layers 6]
+        [--window 1024] [--encoder-layers 2] [--lower-layers 6] [--lse-fusion]
 
 A wider landmark keeps every chunk score as it was: HSA ranks chunks by rq . landmark / sqrt(Dl), so the old
 rows of both projections (w_landmark in the chunk encoder, w_retrieval in each HSA layer) are scaled by
@@ -15,6 +15,9 @@ projections (attention wo, feed-forward w_out) are zero, the rest random, so the
 those of the old encoder until training moves them. More lower layers (--lower-layers, the SWA layers
 below the chunk encoder) start the same way, added after the old ones: n_layers grows by as many, the upper
 half stays as it was, and every output is unchanged until training moves them.
+
+--lse-fusion turns on the config's lse_fusion: every HSA layer gets its fusion weight beta (one per KV
+head), zero, so the chunks are fused by softmax(score + 0 * lse), the old weights, until training moves it.
 
 --window changes only config.json: the window layers' weights do not depend on it, but a model trained
 with one window reads text worse with another until it is trained on it (docs/lab-notes.md, session 17).
@@ -49,9 +52,10 @@ def _widened(weight: torch.Tensor, kv_heads: int, old: int, new: int, fill: str,
 
 
 def widen(model: Transformer, *, landmark_dim: int | None = None, window: int | None = None,
-          encoder_layers: int | None = None, lower_layers: int | None = None, seed: int = 0) -> Transformer:
-    """The same model with a wider landmark, another window, more chunk-encoder layers and/or more layers
-    below the chunk encoder (a new Transformer, fp32, on the CPU)."""
+          encoder_layers: int | None = None, lower_layers: int | None = None, lse_fusion: bool = False,
+          seed: int = 0) -> Transformer:
+    """The same model with a wider landmark, another window, more chunk-encoder layers, more layers below the
+    chunk encoder and/or LSE fusion (beta 0) (a new Transformer, fp32, on the CPU)."""
     cfg = model.cfg
     if model.encoder is None:
         raise ValueError("a dense model has no landmark to widen")
@@ -71,7 +75,8 @@ def widen(model: Transformer, *, landmark_dim: int | None = None, window: int | 
     n_layers = cfg.n_layers + lower - cfg.n_lower
     new_cfg = dataclasses.replace(cfg, landmark_dim=new_dim, window=cfg.window if window is None else window,
                                   encoder_layers=layers, n_layers=n_layers,
-                                  lower_layers=0 if lower == n_layers // 2 else lower)
+                                  lower_layers=0 if lower == n_layers // 2 else lower,
+                                  lse_fusion=cfg.lse_fusion or lse_fusion)
     state = {k: v.detach().float().cpu() for k, v in model.state_dict().items()}
     if new_dim != cfg.landmark_dim:
         generator, old_dim = torch.Generator().manual_seed(seed), cfg.landmark_dim
@@ -82,10 +87,10 @@ def widen(model: Transformer, *, landmark_dim: int | None = None, window: int | 
     with torch.random.fork_rng(devices=[]):  # new layers from `seed`; the caller's RNG as it was
         torch.manual_seed(seed)
         wide = Transformer(new_cfg)
-    for name, tensor in wide.state_dict().items():  # new layers: random, their outputs zero
+    for name, tensor in wide.state_dict().items():  # new layers: random, their outputs zero; new betas zero
         if name not in state:
-            state[name] = torch.zeros_like(tensor) if name.endswith(("wo.weight", "w_out.weight", "w_out")) \
-                else tensor
+            zero = name.endswith(("wo.weight", "w_out.weight", "w_out", "fusion_beta"))
+            state[name] = torch.zeros_like(tensor) if zero else tensor
     wide.load_state_dict(state)
     return wide.eval()
 
@@ -98,12 +103,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--window", type=int, help="the new sliding window (default: as it is)")
     p.add_argument("--encoder-layers", type=int, help="chunk-encoder layers (default: as it is)")
     p.add_argument("--lower-layers", type=int, help="layers below the chunk encoder (default: as it is)")
+    p.add_argument("--lse-fusion", action="store_true",
+                   help="fuse the chosen chunks by softmax(score + beta * in-chunk log-sum-exp); beta "
+                        "starts at 0")
     p.add_argument("--seed", type=int, default=0, help="for the new landmark rows and layers")
     args = p.parse_args(argv)
     try:
         model, tokenizer = checkpoint.load(args.model)
         wide = widen(model, landmark_dim=args.landmark_dim, window=args.window,
-                     encoder_layers=args.encoder_layers, lower_layers=args.lower_layers, seed=args.seed)
+                     encoder_layers=args.encoder_layers, lower_layers=args.lower_layers,
+                     lse_fusion=args.lse_fusion, seed=args.seed)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         fingerprint = replace_folder(args.model, args.out, wide, tokenizer)
         (args.out / "trainer.json").unlink(missing_ok=True)  # the old model's step and data position
@@ -113,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     old, new = model.cfg, wide.cfg
     print(f"{args.out}: landmark {old.landmark_dim} -> {new.landmark_dim}, window {old.window} -> "
           f"{new.window}, encoder layers {old.encoder_layers} -> {new.encoder_layers}, lower layers "
-          f"{old.n_lower} -> {new.n_lower}; "
+          f"{old.n_lower} -> {new.n_lower}, lse fusion {old.lse_fusion} -> {new.lse_fusion}; "
           f"fingerprint {fingerprint}")
     return 0
 

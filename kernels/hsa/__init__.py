@@ -42,6 +42,7 @@ def hsa_attention(
     chunk_size: int = 64,
     scale: float | None = None,
     impl: str = "auto",
+    fusion_beta: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Hierarchical sparse attention over a packed sequence.
 
@@ -55,6 +56,8 @@ def hsa_attention(
         scale: in-chunk softmax scale, default D**-0.5.
         impl: "triton" (CUDA tensors, or CPU under TRITON_INTERPRET=1), "reference" (PyTorch, fp32),
             or "auto" = Triton on CUDA tensors, the reference elsewhere.
+        fusion_beta: (H_kv,) or None: fuse the chunks by softmax(score + beta * in-chunk log-sum-exp)
+            (``reference.chunk_lse``; the model's ``lse_fusion``).
 
     Returns:
         out (B, T, H, D) in q's dtype, indices (B, T, H_kv, top_k) int64 (-1 = empty slot),
@@ -65,10 +68,12 @@ def hsa_attention(
     if impl == "auto":
         impl = "triton" if q.is_cuda and triton_available() else "reference"
     if impl == "reference":
-        return hsa_reference(q, k, v, retrieval_q, landmarks, top_k, chunk_size=chunk_size, scale=scale)
+        return hsa_reference(q, k, v, retrieval_q, landmarks, top_k, chunk_size=chunk_size, scale=scale,
+                             fusion_beta=fusion_beta)
     from kernels.hsa.autograd import hsa_triton
 
-    return hsa_triton(q, k, v, retrieval_q, landmarks, top_k, chunk_size=chunk_size, scale=scale)
+    return hsa_triton(q, k, v, retrieval_q, landmarks, top_k, chunk_size=chunk_size, scale=scale,
+                      fusion_beta=fusion_beta)
 
 
 __all__ = [

@@ -5,8 +5,9 @@ Pipeline (same function as ``kernels.hsa.reference.hsa_reference``):
 1. ``choose_and_score``: scores against every landmark, top-k without gradient, and the k chosen scores
    with gradient. Small problems build the (B, T, H_kv, N) score matrix once; large ones choose over blocks
    of tokens (``select_chunks_blockwise``) and gather the chosen landmarks (``score_chosen``).
-2. ``chunk_weights`` (PyTorch autograd): fp32 softmax of the chosen scores, so gradients reach
-   retrieval_q and landmarks through the weights and nothing flows through the choice.
+2. ``chunk_weights`` (PyTorch autograd): fp32 softmax of the chosen scores (plus beta times the in-chunk
+   log-sum-exp with ``fusion_beta``), so gradients reach retrieval_q and landmarks (and q, k, beta) through
+   the weights and nothing flows through the choice.
 3. ``HSAAttendFunction``: the Triton forward/backward of the attention inside the chosen chunks.
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 import torch
 
 from kernels.hsa.fused import hsa_attend_bwd, hsa_attend_fwd
-from kernels.hsa.reference import chunk_weights, score_chosen, visible_chunk_count
+from kernels.hsa.reference import chunk_lse, chunk_weights, fused_scores, score_chosen, visible_chunk_count
 
 SELECT_BLOCK_BYTES = 256 * 2**20  # bound on one block of the fp32 score matrix
 # Up to this size the whole (B, T, H_kv, N) fp32 score matrix is built once, under autograd: the choice is
@@ -122,10 +123,14 @@ def choose_and_score(retrieval_q, landmarks, top_k, chunk_size=64):
     return indices, scores.masked_fill(indices < 0, float("-inf"))
 
 
-def hsa_triton(q, k, v, retrieval_q, landmarks, top_k, *, chunk_size=64, scale=None, dkv="sorted"):
-    """The operator of ``kernels.hsa.hsa_attention`` on the Triton kernels: (out, indices, weights)."""
+def hsa_triton(q, k, v, retrieval_q, landmarks, top_k, *, chunk_size=64, scale=None, dkv="sorted",
+               fusion_beta=None):
+    """The operator of ``kernels.hsa.hsa_attention`` on the Triton kernels: (out, indices, weights). With
+    ``fusion_beta`` the weights' in-chunk log-sum-exp term comes from ``reference.chunk_lse`` (PyTorch)."""
     check_operator_shapes(q, k, v, retrieval_q, landmarks, top_k, chunk_size)
     indices, scores = choose_and_score(retrieval_q, landmarks, top_k, chunk_size)
+    if fusion_beta is not None:
+        scores = fused_scores(scores, chunk_lse(q, k, indices, chunk_size, scale), fusion_beta)
     weights = chunk_weights(scores)
     out = hsa_attend(q, k, v, indices, weights, chunk_size=chunk_size, scale=scale, dkv=dkv)
     return out, indices, weights

@@ -26,6 +26,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from kernels.hsa.reference import fused_scores
+
 Fetch = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
 _SCORE_BUDGET = 1 << 24  # scores held at once by the reference scan (64 MB of fp32)
@@ -95,13 +97,15 @@ def _select_torch(
 
 def pool_attend(
     q: torch.Tensor, indices: torch.Tensor, scores: torch.Tensor, fetch: Fetch, *, scale: float | None = None,
-    impl: str = "auto",
+    impl: str = "auto", fusion_beta: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Attend to the chosen pool chunks, reading only those through `fetch`.
 
     q: (Tq, H, D); indices, scores: from pool_select, (Tq, H_kv, top_k).
     fetch(ids) -> (k, v), each (U, S, H_kv, D) on q's device, for the sorted unique chunk ids (LongTensor on
         q's device), e.g. a HostChunkStore.
+    fusion_beta: (H_kv,) or None: weights = softmax(score + beta * in-chunk log-sum-exp), as in training
+        (kernels/hsa/reference.py, step 3).
     Returns out (Tq, H, D) in q's dtype (0 for a token with no chosen chunk) and weights (Tq, H_kv, top_k)
     fp32, the softmax of the scores over valid slots (0 on empty slots).
     """
@@ -115,17 +119,35 @@ def pool_attend(
         raise ValueError(f"fetch returned k {tuple(chunk_k.shape)}, v {tuple(chunk_v.shape)} "
                          f"for {ids.numel()} chunks")
     rows = torch.searchsorted(ids, indices.clamp_min(0)).masked_fill(~valid, -1)  # pool id -> fetched row
-    return attend_rows(q, chunk_k, chunk_v, rows, scores, scale=scale, impl=impl)
+    return attend_rows(q, chunk_k, chunk_v, rows, scores, scale=scale, impl=impl, fusion_beta=fusion_beta)
+
+
+def rows_lse(q: torch.Tensor, chunk_k: torch.Tensor, rows: torch.Tensor, scale: float,
+             token_block: int = 256) -> torch.Tensor:
+    """In-chunk log-sum-exp of each chosen row, averaged over the KV head's query heads: (Tq, H_kv, top_k)
+    fp32, 0 on empty slots (reference.chunk_lse on the pool's layout)."""
+    Tq, H, D = q.shape
+    H_kv = rows.shape[1]
+    k_heads = chunk_k.permute(2, 0, 1, 3)  # (H_kv, M, S, D), a view: only the chosen rows are copied
+    head = torch.arange(H_kv, device=q.device)[None, :, None]
+    out = []
+    for t0 in range(0, Tq, token_block):
+        r = rows[t0 : t0 + token_block]
+        kc = k_heads[head, r.clamp_min(0)].float()  # (tb, H_kv, K, S, D)
+        qg = q[t0 : t0 + token_block].float().reshape(-1, H_kv, H // H_kv, D)
+        lse = (torch.einsum("thgd,thksd->thgks", qg, kc) * scale).logsumexp(dim=-1).mean(dim=2)
+        out.append(lse.masked_fill(r < 0, 0.0))
+    return torch.cat(out) if out else q.new_zeros(rows.shape, dtype=torch.float32)
 
 
 def attend_rows(
     q: torch.Tensor, chunk_k: torch.Tensor, chunk_v: torch.Tensor, rows: torch.Tensor, scores: torch.Tensor,
-    *, scale: float | None = None, impl: str = "auto",
+    *, scale: float | None = None, impl: str = "auto", fusion_beta: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """pool_attend on chunk K/V already on q's device: rows (Tq, H_kv, top_k) index chunk_k's first dim.
 
     With the whole pool's chunk K/V resident on the GPU, pass indices from pool_select as rows: no gather,
-    no device sync, so a decode step can be captured in a CUDA graph.
+    no device sync, so a decode step can be captured in a CUDA graph. fusion_beta: as in pool_attend.
     chunk_k, chunk_v: (M, S, H_kv, D). Returns (out (Tq, H, D), weights (Tq, H_kv, top_k) fp32).
     """
     Tq, H, D = q.shape
@@ -133,6 +155,8 @@ def attend_rows(
         raise ValueError(f"chunk_k {tuple(chunk_k.shape)} does not match q {tuple(q.shape)} "
                          f"and rows {tuple(rows.shape)}")
     scale = D**-0.5 if scale is None else scale
+    if fusion_beta is not None:
+        scores = fused_scores(scores.float(), rows_lse(q, chunk_k, rows, scale), fusion_beta)
     if _use_triton(impl, q.device):
         from kernels.hsa.pool_triton import attend_triton
 

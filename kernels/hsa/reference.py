@@ -24,6 +24,9 @@ The operator, for every token ``t`` and KV head:
    all S keys of that chunk, ``softmax(q . k * scale) @ v`` with ``scale = D**-0.5`` by default.
 3. ``fuse``: weights = fp32 softmax of the chosen scores over the ``top_k`` slots (empty slots weight 0);
    the output is the weighted sum of the per-chunk outputs. A token with no visible chunk outputs 0.
+   With ``fusion_beta`` (the model's ``lse_fusion``), the softmax is over ``score + beta * lse`` instead,
+   where ``lse`` is the chunk's in-chunk log-sum-exp averaged over the KV head's query heads (``chunk_lse``):
+   the weight then also rises with how well the chunk's tokens match the query, not only its landmark.
 
 Gradients flow to q, k, v and, through the weights, to retrieval_q and landmarks; the top-k choice itself
 is a discrete decision and carries no gradient.
@@ -36,6 +39,7 @@ and, run on bf16/fp16 inputs, as the "PyTorch in low precision" baseline for the
 from __future__ import annotations
 
 import torch
+from torch.utils.checkpoint import checkpoint
 
 
 def visible_chunk_count(num_tokens: int, chunk_size: int, device: torch.device | None = None) -> torch.Tensor:
@@ -166,6 +170,61 @@ def attend_chunks(
     return torch.stack(slot_outputs, dim=3)
 
 
+def chunk_lse(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    indices: torch.Tensor,
+    chunk_size: int = 64,
+    scale: float | None = None,
+) -> torch.Tensor:
+    """In-chunk log-sum-exp of each chosen chunk, averaged over the G query heads of its KV head.
+
+    q (B, T, H, D), k (B, T, H_kv, D), indices (B, T, H_kv, K) as for ``attend_chunks``. Returns (B, T, H_kv,
+    K) fp32 (fp64 for fp64 inputs): ``mean_g logsumexp_s(q[b, t, h*G + g] . k[c*S + s, h] * scale)`` for chunk
+    ``c = indices[b, t, h, j]``, 0 on an empty slot. Differentiable to q and k; one slot at a time, and under
+    autograd each slot is recomputed in the backward (activation checkpointing), so the gathered keys
+    (B, T, H_kv, S, D) of one slot are the most this holds at once.
+    """
+    batch, num_tokens, num_heads, head_dim = q.shape
+    num_kv_heads = k.shape[2]
+    group = num_heads // num_kv_heads
+    top_k = indices.shape[-1]
+    scale = head_dim**-0.5 if scale is None else scale
+    out_dtype = torch.promote_types(q.dtype, torch.float32)
+    num_chunks = num_tokens // chunk_size
+    if num_chunks == 0:
+        return (q.sum() + k.sum()).to(out_dtype) * 0 + q.new_zeros(indices.shape, dtype=out_dtype)
+    k_chunks = k[:, : num_chunks * chunk_size].reshape(batch, num_chunks, chunk_size, num_kv_heads, head_dim)
+    q_grouped = q.reshape(batch, num_tokens, num_kv_heads, group, head_dim)
+    batch_ids = torch.arange(batch, device=q.device)[:, None, None]
+    head_ids = torch.arange(num_kv_heads, device=q.device)[None, None, :]
+
+    def slot_lse(q_grouped: torch.Tensor, k_chunks: torch.Tensor, chunk_ids: torch.Tensor) -> torch.Tensor:
+        keys = k_chunks[batch_ids, chunk_ids.clamp(min=0), :, head_ids]  # (B, T, H_kv, S, D)
+        logits = torch.einsum("btkgd,btksd->btkgs", q_grouped, keys).to(out_dtype) * scale
+        lse = torch.logsumexp(logits, dim=-1).mean(dim=-1)  # (B, T, H_kv)
+        return lse.masked_fill(chunk_ids < 0, 0.0)
+
+    checkpointed = torch.is_grad_enabled() and (q.requires_grad or k.requires_grad)
+    slots = []
+    for slot in range(top_k):
+        chunk_ids = indices[..., slot]
+        if checkpointed:
+            slots.append(checkpoint(slot_lse, q_grouped, k_chunks, chunk_ids, use_reentrant=False))
+        else:
+            slots.append(slot_lse(q_grouped, k_chunks, chunk_ids))
+    return torch.stack(slots, dim=-1)
+
+
+def fused_scores(scores: torch.Tensor, lse: torch.Tensor, fusion_beta: torch.Tensor | None) -> torch.Tensor:
+    """The scores the fusion softmax reads: ``scores + beta * lse`` per KV head (beta (H_kv,)), or the scores
+    themselves without ``fusion_beta``. Empty slots keep -inf."""
+    if fusion_beta is None:
+        return scores
+    beta = fusion_beta.to(torch.promote_types(scores.dtype, torch.float32))
+    return scores.to(beta.dtype) + beta[:, None] * lse.to(beta.dtype)
+
+
 def chunk_weights(scores: torch.Tensor) -> torch.Tensor:
     """Fusion weights: softmax over the K slots of (…, K) scores; -inf slots weigh 0, all-empty rows 0.
 
@@ -214,11 +273,13 @@ def hsa_reference(
     chunk_size: int = 64,
     scale: float | None = None,
     upcast: bool = True,
+    fusion_beta: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The whole operator: ``select_chunks`` -> ``attend_chunks`` -> ``fuse``.
 
     Shapes as in the module docstring. With ``upcast`` (default) every stage runs in fp32 (fp64 inputs stay
     fp64); otherwise in the inputs' dtype, which is the low-precision baseline of the kernel tests.
+    ``fusion_beta`` (H_kv,): fuse by ``softmax(score + beta * chunk_lse)`` (module docstring, step 3).
 
     Returns:
         out: (B, T, H, D) in q's dtype; indices: (B, T, H_kv, top_k) int64 (-1 = empty);
@@ -232,5 +293,7 @@ def hsa_reference(
         q, k, v, retrieval_q, landmarks = (up(x) for x in (q, k, v, retrieval_q, landmarks))
     indices, scores = select_chunks(retrieval_q, landmarks, top_k, chunk_size)
     chunk_out = attend_chunks(q, k, v, indices, chunk_size, scale)
+    if fusion_beta is not None:
+        scores = fused_scores(scores, chunk_lse(q, k, indices, chunk_size, scale), fusion_beta)
     out, weights = fuse(chunk_out, scores)
     return out.to(out_dtype), indices, weights.float()

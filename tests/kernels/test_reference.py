@@ -35,8 +35,10 @@ def make_inputs(batch, tokens, heads, kv_heads, dim, landmark_dim, dtype=torch.f
     )
 
 
-def loop_hsa(q, k, v, retrieval_q, landmarks, top_k):
-    """The operator written token by token, head by head, straight from the issue's words."""
+def loop_hsa(q, k, v, retrieval_q, landmarks, top_k, beta=None):
+    """The operator written token by token, head by head, straight from the issue's words; with beta
+    (H_kv,), LSE fusion: the chunks' softmax reads beta times each chunk's in-chunk log-sum-exp (mean over
+    its heads)."""
     batch, tokens, heads, dim = q.shape
     kv_heads, landmark_dim = k.shape[2], retrieval_q.shape[3]
     group = heads // kv_heads
@@ -47,17 +49,22 @@ def loop_hsa(q, k, v, retrieval_q, landmarks, top_k):
                 visible = [i for i in range(landmarks.shape[1]) if (i + 1) * S <= t]
                 scored = [(float(retrieval_q[b, t, h].detach() @ landmarks[b, i, h].detach()), i)
                           for i in visible]
-                chosen = sorted(scored, reverse=True)[:top_k]
+                chosen = [i for _, i in sorted(scored, reverse=True)[:top_k]]
                 if not chosen:
                     continue
-                scores = torch.stack([retrieval_q[b, t, h] @ landmarks[b, i, h] for _, i in chosen])
-                weights = torch.softmax(scores / math.sqrt(landmark_dim), 0)
+                logits = [[k[b, i * S:(i + 1) * S, h] @ q[b, t, h * group + g] / math.sqrt(dim)
+                           for g in range(group)] for i in chosen]
+                scores = torch.stack([retrieval_q[b, t, h] @ landmarks[b, i, h] for i in chosen])
+                scores = scores / math.sqrt(landmark_dim)
+                if beta is not None:
+                    scores = scores + beta[h] * torch.stack([torch.stack([x.logsumexp(0) for x in row]).mean()
+                                                             for row in logits])
+                weights = torch.softmax(scores, 0)
                 for g in range(group):
                     head = h * group + g
-                    for weight, (_, i) in zip(weights, chosen, strict=True):
-                        keys, values = k[b, i * S:(i + 1) * S, h], v[b, i * S:(i + 1) * S, h]
-                        probs = torch.softmax(keys @ q[b, t, head] / math.sqrt(dim), 0)
-                        out[b, t, head] = out[b, t, head] + weight * (probs @ values)
+                    for weight, i, row in zip(weights, chosen, logits, strict=True):
+                        values = v[b, i * S:(i + 1) * S, h]
+                        out[b, t, head] = out[b, t, head] + weight * (torch.softmax(row[g], 0) @ values)
     return out
 
 

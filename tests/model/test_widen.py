@@ -143,20 +143,7 @@ def test_more_lower_layers_start_as_the_old_model_and_every_path_reads_them(toke
     with torch.no_grad():
         deep.lower[2].attn.wo.weight.normal_(0, 0.05)
         deep.lower[2].ffn.w_out.weight.normal_(0, 0.05)
-    docs = random_docs(LENGTHS)
-    question = random_docs([150], seed=2)[0]
-    ids, packed_docs = pack_documents(docs + [question], 64, 0)
-    batch = torch.tensor([ids]), torch.tensor([packed_docs])
-    with torch.no_grad():
-        packed = deep(*batch)[0][0, -192:-42]  # the question: the last document, padded to three chunks
-        assert not torch.allclose(packed, model(*batch)[0][0, -192:-42])
-    memory = memory_for(deep, dtype=torch.float32)
-    encode_documents(deep, docs, memory, [f"doc{i}" for i in range(len(docs))])
-    fed = QuestionState(deep, memory, 200).feed(question)[0]
-    torch.testing.assert_close(fed, packed, rtol=1e-4, atol=1e-4)
-    eager, static = (list(generate(deep, memory, question[:40], max_new_tokens=30, static_decode=flag))
-                     for flag in (False, True))
-    assert [t.token_id for t in eager] == [t.token_id for t in static]
+    assert_every_path_reads_it(deep, model)
 
     start = checkpoint.save(widen.widen(model, lower_layers=3), tmp_path / "deep", tokenizer)
     assert '"lower_layers": 3' in (start / "config.json").read_text()
@@ -170,3 +157,26 @@ def test_more_lower_layers_start_as_the_old_model_and_every_path_reads_them(toke
            "--max-steps", "2", "--plan-steps", "4", *TINY])
     tuned, _ = checkpoint.load(tmp_path / "run" / "model")
     assert tuned.cfg.n_lower == 3 and tuned.lower[2].attn.wo.weight.abs().max() > 0  # no longer the identity
+
+
+def assert_every_path_reads_it(changed: Transformer, old: Transformer) -> None:
+    """The app's paths with `changed` (its chunk memory, then a question's prefill, with the pool's K/V on
+    the host and resident, and its eager and fixed-shape decode) give the packed forward's logits and
+    tokens, and those differ from `old`'s."""
+    docs = random_docs(LENGTHS)
+    question = random_docs([150], seed=2)[0]
+    ids, packed_docs = pack_documents(docs + [question], 64, 0)
+    batch = torch.tensor([ids]), torch.tensor([packed_docs])
+    with torch.no_grad():
+        packed = changed(*batch)[0][0, -192:-42]  # the question: the last document, padded to three chunks
+        assert not torch.allclose(packed, old(*batch)[0][0, -192:-42])
+    memory = memory_for(changed, dtype=torch.float32)
+    encode_documents(changed, docs, memory, [f"doc{i}" for i in range(len(docs))])
+    for resident in (False, True):
+        fed = QuestionState(changed, memory, 200, resident_chunks=resident).feed(question)[0]
+        torch.testing.assert_close(fed, packed, rtol=1e-4, atol=1e-4)
+    eager, static = (list(generate(changed, memory, question[:40], max_new_tokens=30, static_decode=flag))
+                     for flag in (False, True))
+    assert [t.token_id for t in eager] == [t.token_id for t in static]
+    for a, b in zip(eager, static, strict=True):
+        torch.testing.assert_close(a.weights, b.weights, rtol=1e-4, atol=1e-5)

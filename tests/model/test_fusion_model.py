@@ -1,0 +1,47 @@
+"""A model with LSE fusion (model.widen --lse-fusion): it starts as the old model, every path of the app
+reads it as the packed forward does, and training moves its beta."""
+
+import pytest
+import torch
+
+from model import checkpoint, widen
+from model.train import main as train
+from model.transformer import HSABlock, Transformer
+from tests.model.test_calibrate import rows
+from tests.model.test_train import TINY
+from tests.model.test_widen import (  # noqa: F401 (fixtures)
+    assert_every_path_reads_it,
+    corpus_dir,
+    tokenizer,
+    trained_like,
+)
+
+
+def betas(model: Transformer) -> list[torch.Tensor]:
+    return [layer.fusion_beta for layer in model.upper if isinstance(layer, HSABlock)]
+
+
+def test_lse_fusion_starts_as_the_old_model_and_every_path_reads_it(tokenizer, corpus_dir, tmp_path):  # noqa: F811
+    model = trained_like()
+    _, (idx, doc_ids) = rows(tokenizer, corpus_dir)
+    fused = widen.widen(model, lse_fusion=True)
+    assert fused.cfg.lse_fusion and [b.tolist() for b in betas(fused)] == [[0.0]]
+    with torch.no_grad():
+        torch.testing.assert_close(fused(idx, doc_ids)[0], model(idx, doc_ids)[0])
+
+    # with beta moved, the answer's paths (prefill, eager and fixed-shape decode) match the packed forward
+    with torch.no_grad():
+        betas(fused)[0].fill_(0.8)
+    assert_every_path_reads_it(fused, model)
+
+    start = checkpoint.save(widen.widen(model, lse_fusion=True), tmp_path / "fused", tokenizer)
+    assert '"lse_fusion": true' in (start / "config.json").read_text()
+    plain = checkpoint.save(model, tmp_path / "m", tokenizer)
+    assert "lse_fusion" not in (plain / "config.json").read_text()  # older models' fingerprints stay
+    with pytest.raises(SystemExit, match="different model"):  # the run must be told the new shape
+        train(["--out", str(tmp_path / "bad"), "--corpus", str(corpus_dir), "--init", str(start),
+               "--max-steps", "1", "--plan-steps", "2", *TINY])
+    train(["--out", str(tmp_path / "run"), "--corpus", str(corpus_dir), "--init", str(start), "--lse-fusion",
+           "--lr-scale", "fusion_beta=100", "--max-steps", "3", "--plan-steps", "4", *TINY])
+    tuned, _ = checkpoint.load(tmp_path / "run" / "model")
+    assert tuned.cfg.lse_fusion and betas(tuned)[0].abs().item() > 0  # beta learned
