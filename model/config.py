@@ -50,10 +50,10 @@ class ModelConfig:
     # SWA layers below the chunk encoder, 0 = n_layers // 2 (in ADDED_LATER; model/widen.py adds lower layers
     # that start as the identity: more of the model reads the text before the landmarks and the queries)
     lower_layers: int = 0
-    # fuse the chosen chunks by softmax(score + beta * lse) instead of softmax(score): lse is a chunk's
-    # in-chunk log-sum-exp (mean over the query heads of a KV head), beta a learned weight per HSA layer and
-    # KV head, so a chunk whose tokens match the query outweighs a namesake whose landmark scores alike (in
-    # ADDED_LATER; model/widen.py --lse-fusion adds it with beta 0, the old weights)
+    # fuse the chosen chunks by softmax(score + sum_g beta_g * lse_g) instead of softmax(score): lse_g is a
+    # chunk's in-chunk log-sum-exp for query head g of its KV head, beta_g a learned weight per HSA layer and
+    # query head, so a chunk whose tokens match the query outweighs a namesake whose landmark scores alike (in
+    # ADDED_LATER; model/widen.py --lse-fusion adds it with betas 0, the old weights)
     lse_fusion: bool = False
     # feed-forward: "swiglu" or "moe"
     ffn: str = "swiglu"

@@ -74,8 +74,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--lower-layers", type=int, default=0,
                    help="layers below the chunk encoder (default half; model.widen grows them)")
     p.add_argument("--lse-fusion", action="store_true",
-                   help="fuse the chosen chunks by softmax(score + beta * in-chunk log-sum-exp), beta "
-                        "learned per HSA layer (model.widen --lse-fusion adds it to a trained model)")
+                   help="fuse the chosen chunks by softmax(score + sum of beta * in-chunk log-sum-exp over "
+                        "the query heads), a beta learned per HSA layer and query head (model.widen "
+                        "--lse-fusion adds them to a trained model)")
     p.add_argument("--kv-heads", type=int, default=0,
                    help="the preset's chunk-memory KV heads otherwise (hsa_kv_heads)")
     p.add_argument("--short-window", type=int, default=0,

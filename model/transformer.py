@@ -76,9 +76,9 @@ class HSABlock(nn.Module):
         self.w_retrieval = nn.Linear(C, cfg.hsa_kv_heads * cfg.landmark_dim, bias=False)
         self.wo = nn.Linear(cfg.hsa_heads * cfg.hsa_head_dim, C, bias=False)
         self.ffn_norm, self.ffn = RMSNorm(C, cfg.norm_eps), make_ffn(cfg)
-        # lse_fusion: the chunks' fusion softmax also reads beta times their in-chunk log-sum-exp (beta 0: as
-        # without it)
-        self.fusion_beta = nn.Parameter(torch.zeros(cfg.hsa_kv_heads)) if cfg.lse_fusion else None
+        # lse_fusion: the chunks' fusion softmax also reads each query head's beta times its in-chunk
+        # log-sum-exp (betas 0: as without it)
+        self.fusion_beta = nn.Parameter(torch.zeros(cfg.hsa_heads)) if cfg.lse_fusion else None
 
     def queries(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, T, C) -> attention queries (B, T, H, D) and retrieval queries (B, T, H_kv, Dl); no RoPE."""

@@ -16,8 +16,8 @@ those of the old encoder until training moves them. More lower layers (--lower-l
 below the chunk encoder) start the same way, added after the old ones: n_layers grows by as many, the upper
 half stays as it was, and every output is unchanged until training moves them.
 
---lse-fusion turns on the config's lse_fusion: every HSA layer gets its fusion weight beta (one per KV
-head), zero, so the chunks are fused by softmax(score + 0 * lse), the old weights, until training moves it.
+--lse-fusion turns on the config's lse_fusion: every HSA layer gets its fusion weights (a beta per query
+head), zero, so the chunks are fused by softmax(score + 0 * lse), the old weights, until training moves them.
 
 --window changes only config.json: the window layers' weights do not depend on it, but a model trained
 with one window reads text worse with another until it is trained on it (docs/lab-notes.md, session 17).
@@ -55,7 +55,7 @@ def widen(model: Transformer, *, landmark_dim: int | None = None, window: int | 
           encoder_layers: int | None = None, lower_layers: int | None = None, lse_fusion: bool = False,
           seed: int = 0) -> Transformer:
     """The same model with a wider landmark, another window, more chunk-encoder layers, more layers below the
-    chunk encoder and/or LSE fusion (beta 0) (a new Transformer, fp32, on the CPU)."""
+    chunk encoder and/or LSE fusion (betas 0) (a new Transformer, fp32, on the CPU)."""
     cfg = model.cfg
     if model.encoder is None:
         raise ValueError("a dense model has no landmark to widen")
@@ -104,8 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--encoder-layers", type=int, help="chunk-encoder layers (default: as it is)")
     p.add_argument("--lower-layers", type=int, help="layers below the chunk encoder (default: as it is)")
     p.add_argument("--lse-fusion", action="store_true",
-                   help="fuse the chosen chunks by softmax(score + beta * in-chunk log-sum-exp); beta "
-                        "starts at 0")
+                   help="fuse the chosen chunks by softmax(score + sum of beta * in-chunk log-sum-exp over "
+                        "the query heads); the betas start at 0")
     p.add_argument("--seed", type=int, default=0, help="for the new landmark rows and layers")
     args = p.parse_args(argv)
     try:

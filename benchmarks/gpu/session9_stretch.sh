@@ -32,6 +32,8 @@
 # loss still beside BASE (default the first INIT).
 # Session 22: ANSW (--answer-weight, default 2: the answer tokens' extra weight, most of the supervised gradient).
 # Session 23: NLAY and LOWER (--n-layers, --lower-layers: the shape of an INIT grown by model.widen --lower-layers).
+# Session 24: LSEF (non-empty: --lse-fusion, an INIT widened by model.widen --lse-fusion); CODE_ONLY (non-empty:
+# of the evaluations only the code questions on seeds 0-1 and the loss, for a stretch on one GPU).
 SEQ=${SEQ:-16384}; QPR=${QPR:-16}; BUDGET=${BUDGET:-575}; PART=${PART:-x}; UPPER='upper\.|encoder\.'; TRAIN_ONLY=${TRAIN_ONLY-$UPPER}
 INIT=${INIT:-resources/model}
 NAME=$1; SEED=$2; PASSAGES=$3; UNTIL=$4; LR=$5; TASKS=${6:-0.3}; QA=${7:-0.6}
@@ -60,9 +62,10 @@ fi
 left() { local s=$((END - $(date +%s))); echo $((s > 1 ? s : 1)); }  # timeout 0 would mean none
 ec() { timeout $(left) python3 -m benchmarks.eval_code --model $M --corpus .train/corpus --questions 80 --max-package-tokens 300000 "$@"; }
 el() { timeout $(left) python3 -m benchmarks.eval_long --model $M --corpus .train/corpus --samples 50 "$@"; }
-ec --kinds passage --out $E/pass$NAME.md > $E/pass$NAME.out 2>&1 &
 ec --out $E/code$NAME.md > $E/code$NAME.out 2>&1 &
 ec --seed 1 --out $E/codeseed1$NAME.md > $E/codeseed1$NAME.out 2>&1 &
+if [ -z "$CODE_ONLY" ]; then
+ec --kinds passage --out $E/pass$NAME.md > $E/pass$NAME.out 2>&1 &
 el --kinds single --lengths 4K,16K,64K,256K --out $E/near$NAME.md > $E/near$NAME.out 2>&1 &
 el --kinds single --lengths 1M,4M --out $E/far$NAME.md > $E/far$NAME.out 2>&1 &
 el --kinds single --lengths 16M --out $E/farthest$NAME.md > $E/farthest$NAME.out 2>&1 &
@@ -70,6 +73,7 @@ for n in 4K 64K; do
   el --kinds multikey,multiquery,vartrack --lengths $n --out $E/multi$n$NAME.md > $E/multi$n$NAME.out 2>&1 &
 done
 el --kinds multikey,multiquery,vartrack --lengths 1M --out $E/multi1M$NAME.md > $E/multi1M$NAME.out 2>&1 &
+fi
 [ "$UNTIL" -gt 0 ] && timeout $(left) python3 -m model.train_loss --models ${BASE:-$INIT} $M --corpus .train/corpus --seq-len 16384 --tokens 1000000 --out $E/loss$NAME.md > $E/loss$NAME.out 2>&1 &
 wait
 grep -c '"skipped"' $L/$NAME.jsonl

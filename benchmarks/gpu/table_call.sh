@@ -4,6 +4,7 @@
 # card reports it, in one call (a candidate is put in resources/model of the working tree before the call,
 # or M names a model folder a call before left on the warm machine):
 #   [M=.train/NAME/model] bash benchmarks/gpu/table_call.sh
+# On an nvidia-h200 (one GPU), G1=0 puts GPU 1's share on GPU 0 as well (session 24).
 # GPU 0: the held-out loss (the dense baseline measured 1.6487 on these rows in session 20: the same corpus
 # build and command give the same rows), the code questions on seeds 0-4, the passage questions (seed 0),
 # the near cells (4K, 64K, 256K, every kind) on seeds 0-4 and 16K (seed 0). GPU 1: the single needle at 1M,
@@ -26,7 +27,7 @@ el() { local name=$1; shift; timeout $(left) python3 -m benchmarks.eval_long --m
   for s in 0 1 2 3 4; do el near-s$s --seed $s --kinds single,multikey,multiquery,vartrack --lengths 4K,64K,256K & done
   wait
 ) &
-export CUDA_VISIBLE_DEVICES=1
+export CUDA_VISIBLE_DEVICES=${G1:-1}
 for s in 0 1 2 3 4; do
   el far-s$s --seed $s --kinds single --lengths 1M,4M,16M &
   el multi1M-s$s --seed $s --kinds multikey,multiquery,vartrack --lengths 1M &

@@ -56,8 +56,8 @@ def hsa_attention(
         scale: in-chunk softmax scale, default D**-0.5.
         impl: "triton" (CUDA tensors, or CPU under TRITON_INTERPRET=1), "reference" (PyTorch, fp32),
             or "auto" = Triton on CUDA tensors, the reference elsewhere.
-        fusion_beta: (H_kv,) or None: fuse the chunks by softmax(score + beta * in-chunk log-sum-exp)
-            (``reference.chunk_lse``; the model's ``lse_fusion``).
+        fusion_beta: (H,) or None: fuse the chunks by softmax(score + sum over the KV head's query heads of
+            beta * their in-chunk log-sum-exp) (``reference.chunk_lse``; the model's ``lse_fusion``).
 
     Returns:
         out (B, T, H, D) in q's dtype, indices (B, T, H_kv, top_k) int64 (-1 = empty slot),

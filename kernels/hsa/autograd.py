@@ -16,8 +16,9 @@ from __future__ import annotations
 import torch
 
 from kernels.hsa.fused import hsa_attend_bwd, hsa_attend_fwd
-from kernels.hsa.reference import chunk_lse, chunk_weights, fused_scores, score_chosen, visible_chunk_count
+from kernels.hsa.reference import chunk_weights, fused_scores, score_chosen, visible_chunk_count
 
+LN2 = 0.6931471805599453
 SELECT_BLOCK_BYTES = 256 * 2**20  # bound on one block of the fp32 score matrix
 # Up to this size the whole (B, T, H_kv, N) fp32 score matrix is built once, under autograd: the choice is
 # taken from it and the chosen scores gathered from it, so the backward is one scatter into the matrix and
@@ -76,6 +77,28 @@ class HSAAttendFunction(torch.autograd.Function):
         return dq, dk, dv, None, dweights, None, None, None
 
 
+class HSALseFunction(torch.autograd.Function):
+    """``reference.chunk_lse`` on the kernels: the forward kernel's per-slot log-sum-exp of every query head
+    (its output unused, weights zero), in natural units; the backward is the attention backward with
+    dlogits = p * dL/dlse (``hsa_attend_bwd(lse_grad=...)``). Gradients to q and k."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, indices, chunk_size, scale):
+        zero = torch.zeros(indices.shape, dtype=torch.float32, device=q.device)
+        _, lse = hsa_attend_fwd(q, k, v, indices, zero, chunk_size=chunk_size, scale=scale)  # log2 units
+        ctx.save_for_backward(q, k, v, indices, lse)
+        ctx.chunk_size, ctx.scale = chunk_size, scale
+        return lse * LN2
+
+    @staticmethod
+    def backward(ctx, dlse):
+        q, k, v, indices, lse = ctx.saved_tensors
+        ones = torch.ones(indices.shape, dtype=torch.float32, device=q.device)
+        dq, dk, _, _ = hsa_attend_bwd(q, k, v, indices, ones, lse, torch.zeros_like(q),
+                                      chunk_size=ctx.chunk_size, scale=ctx.scale, lse_grad=dlse.float())
+        return dq, dk, None, None, None, None
+
+
 def hsa_attend(q, k, v, indices, weights, *, chunk_size=64, scale=None, dkv="sorted"):
     """Attention inside the chosen chunks and fusion with the given fp32 weights (Triton, differentiable)."""
     return HSAAttendFunction.apply(q, k, v, indices, weights.float(), chunk_size, scale, dkv)
@@ -126,11 +149,12 @@ def choose_and_score(retrieval_q, landmarks, top_k, chunk_size=64):
 def hsa_triton(q, k, v, retrieval_q, landmarks, top_k, *, chunk_size=64, scale=None, dkv="sorted",
                fusion_beta=None):
     """The operator of ``kernels.hsa.hsa_attention`` on the Triton kernels: (out, indices, weights). With
-    ``fusion_beta`` the weights' in-chunk log-sum-exp term comes from ``reference.chunk_lse`` (PyTorch)."""
+    ``fusion_beta`` the weights' in-chunk log-sum-exp term comes from ``HSALseFunction``."""
     check_operator_shapes(q, k, v, retrieval_q, landmarks, top_k, chunk_size)
     indices, scores = choose_and_score(retrieval_q, landmarks, top_k, chunk_size)
     if fusion_beta is not None:
-        scores = fused_scores(scores, chunk_lse(q, k, indices, chunk_size, scale), fusion_beta)
+        lse = HSALseFunction.apply(q, k, v, indices, chunk_size, scale)
+        scores = fused_scores(scores, lse, fusion_beta)
     weights = chunk_weights(scores)
     out = hsa_attend(q, k, v, indices, weights, chunk_size=chunk_size, scale=scale, dkv=dkv)
     return out, indices, weights

@@ -105,7 +105,7 @@ def _hsa_fwd_kernel(
 
 @triton.autotune(
     configs=_configs([(2, 1), (4, 1), (4, 2), (4, 3), (8, 2)]),
-    key=["G", "HEAD_DIM", "CHUNK", "ATOMIC_DKV"],
+    key=["G", "HEAD_DIM", "CHUNK", "ATOMIC_DKV", "GIVEN_DELTA"],
     reset_to_zero=["DK", "DV"],
 )
 @triton.jit
@@ -114,6 +114,7 @@ def _hsa_bwd_dq_kernel(
     T, TOP_K, scale,
     H_KV: tl.constexpr, G: tl.constexpr, HEAD_DIM: tl.constexpr, CHUNK: tl.constexpr,
     BLOCK_G: tl.constexpr, BLOCK_D: tl.constexpr, DOT_PRECISION: tl.constexpr, ATOMIC_DKV: tl.constexpr,
+    GIVEN_DELTA: tl.constexpr,
 ):
     t = tl.program_id(0).to(tl.int64)
     bh = tl.program_id(1).to(tl.int64)
@@ -144,12 +145,16 @@ def _hsa_bwd_dq_kernel(
         lse = tl.load(LSE + q_rows * TOP_K + slot, mask=row_mask, other=0.0)
         logits = tl.dot(q, tl.trans(k), input_precision=DOT_PRECISION) * qk_scale
         probs = tl.where(row_mask[:, None] & chosen, tl.exp2(logits - lse[:, None]), 0.0)
-        dprobs = tl.dot(do, tl.trans(v), input_precision=DOT_PRECISION)  # dO V^T, unweighted
-        delta = tl.sum(probs * dprobs, 1)  # = dO . chunk_out per row
-        # d out / d weight = sum over the G heads of dO . chunk_out
-        tl.store(DW + selection + slot, tl.sum(delta, 0))
-        tl.store(DELTA + q_rows * TOP_K + slot, delta, mask=row_mask)
-        dlogits = probs * (dprobs - delta[:, None]) * weight
+        if GIVEN_DELTA:  # the log-sum-exp's backward (autograd.HSALseFunction): dlogits = p * dL/dlse
+            delta = tl.load(DELTA + q_rows * TOP_K + slot, mask=row_mask, other=0.0)  # = -dL/dlse
+            dlogits = -probs * delta[:, None] * weight
+        else:
+            dprobs = tl.dot(do, tl.trans(v), input_precision=DOT_PRECISION)  # dO V^T, unweighted
+            delta = tl.sum(probs * dprobs, 1)  # = dO . chunk_out per row
+            # d out / d weight = sum over the G heads of dO . chunk_out
+            tl.store(DW + selection + slot, tl.sum(delta, 0))
+            tl.store(DELTA + q_rows * TOP_K + slot, delta, mask=row_mask)
+            dlogits = probs * (dprobs - delta[:, None]) * weight
         dq += tl.dot(dlogits.to(k.dtype), k, input_precision=DOT_PRECISION)
         if ATOMIC_DKV:
             dk_part = tl.dot(tl.trans(dlogits.to(q.dtype)), q, input_precision=DOT_PRECISION) * scale
@@ -320,12 +325,14 @@ def build_reverse_index(indices, num_chunks, rows_per_segment):
 
 
 def hsa_attend_bwd(q, k, v, indices, weights, lse, dout, *, chunk_size=64, scale=None, dkv="sorted",
-                   rows_per_segment=None):
+                   rows_per_segment=None, lse_grad=None):
     """Backward: returns dq, dk, dv (input dtypes) and dweights (B, T, H_kv, K) fp32.
 
     dkv="sorted" (key-centric kernel over a sorted reverse index) or "atomic" (fp32 atomics from the
     query-centric kernel); "skip" leaves dk and dv zero (to time the dq kernel alone).
     ``rows_per_segment`` bounds one dK/dV program's work, in (reader, head) rows.
+    ``lse_grad`` (B, T, H, K) fp32: instead, the gradient of the per-slot natural log-sum-exp (dlogits =
+    p * lse_grad); pass weights of ones and a zero dout (dv and dweights are then meaningless).
     """
     if dkv not in ("sorted", "atomic", "skip"):
         raise ValueError(f"dkv must be 'sorted', 'atomic' or 'skip', got {dkv!r}")
@@ -339,7 +346,10 @@ def hsa_attend_bwd(q, k, v, indices, weights, lse, dout, *, chunk_size=64, scale
     scale = head_dim**-0.5 if scale is None else float(scale)
     meta = _meta(q, k, chunk_size)
     dq = _new_output(q.shape, q.dtype, q.device)
-    delta = _new_output(lse.shape, torch.float32, q.device)
+    if lse_grad is not None and lse_grad.shape != lse.shape:
+        raise ValueError(f"lse_grad must be shaped like lse {tuple(lse.shape)}, got {tuple(lse_grad.shape)}")
+    delta = _new_output(lse.shape, torch.float32, q.device) if lse_grad is None else \
+        (-lse_grad.float()).contiguous()
     dweights = _new_output(weights.shape, torch.float32, q.device)
     dk = torch.zeros(k.shape, device=k.device, dtype=torch.float32)
     dv = torch.zeros(v.shape, device=v.device, dtype=torch.float32)
@@ -348,7 +358,8 @@ def hsa_attend_bwd(q, k, v, indices, weights, lse, dout, *, chunk_size=64, scale
     grid = (num_tokens, batch * meta["H_KV"])
     _hsa_bwd_dq_kernel[grid](
         q, k, v, indices, weights, dout, lse, dq, delta, dweights, dk, dv, num_tokens, top_k, scale,
-        BLOCK_G=max(16, triton.next_power_of_2(meta["G"])), ATOMIC_DKV=dkv == "atomic", **meta,
+        BLOCK_G=max(16, triton.next_power_of_2(meta["G"])), ATOMIC_DKV=dkv == "atomic",
+        GIVEN_DELTA=lse_grad is not None, **meta,
     )
     if dkv == "sorted":
         num_chunks = num_tokens // chunk_size

@@ -104,8 +104,8 @@ def pool_attend(
     q: (Tq, H, D); indices, scores: from pool_select, (Tq, H_kv, top_k).
     fetch(ids) -> (k, v), each (U, S, H_kv, D) on q's device, for the sorted unique chunk ids (LongTensor on
         q's device), e.g. a HostChunkStore.
-    fusion_beta: (H_kv,) or None: weights = softmax(score + beta * in-chunk log-sum-exp), as in training
-        (kernels/hsa/reference.py, step 3).
+    fusion_beta: (H,) or None: weights = softmax(score + sum over the KV head's query heads of beta * their
+        in-chunk log-sum-exp), as in training (kernels/hsa/reference.py, step 3).
     Returns out (Tq, H, D) in q's dtype (0 for a token with no chosen chunk) and weights (Tq, H_kv, top_k)
     fp32, the softmax of the scores over valid slots (0 on empty slots).
     """
@@ -124,8 +124,8 @@ def pool_attend(
 
 def rows_lse(q: torch.Tensor, chunk_k: torch.Tensor, rows: torch.Tensor, scale: float,
              token_block: int = 256) -> torch.Tensor:
-    """In-chunk log-sum-exp of each chosen row, averaged over the KV head's query heads: (Tq, H_kv, top_k)
-    fp32, 0 on empty slots (reference.chunk_lse on the pool's layout)."""
+    """In-chunk log-sum-exp of each chosen row for each query head: (Tq, H, top_k) fp32, 0 on empty slots
+    (reference.chunk_lse on the pool's layout)."""
     Tq, H, D = q.shape
     H_kv = rows.shape[1]
     k_heads = chunk_k.permute(2, 0, 1, 3)  # (H_kv, M, S, D), a view: only the chosen rows are copied
@@ -135,9 +135,9 @@ def rows_lse(q: torch.Tensor, chunk_k: torch.Tensor, rows: torch.Tensor, scale: 
         r = rows[t0 : t0 + token_block]
         kc = k_heads[head, r.clamp_min(0)].float()  # (tb, H_kv, K, S, D)
         qg = q[t0 : t0 + token_block].float().reshape(-1, H_kv, H // H_kv, D)
-        lse = (torch.einsum("thgd,thksd->thgks", qg, kc) * scale).logsumexp(dim=-1).mean(dim=2)
-        out.append(lse.masked_fill(r < 0, 0.0))
-    return torch.cat(out) if out else q.new_zeros(rows.shape, dtype=torch.float32)
+        lse = (torch.einsum("thgd,thksd->thgks", qg, kc) * scale).logsumexp(dim=-1)  # (tb, H_kv, G, K)
+        out.append(lse.masked_fill((r < 0)[:, :, None], 0.0).flatten(1, 2))
+    return torch.cat(out) if out else q.new_zeros((Tq, H, rows.shape[2]), dtype=torch.float32)
 
 
 def attend_rows(

@@ -24,9 +24,10 @@ The operator, for every token ``t`` and KV head:
    all S keys of that chunk, ``softmax(q . k * scale) @ v`` with ``scale = D**-0.5`` by default.
 3. ``fuse``: weights = fp32 softmax of the chosen scores over the ``top_k`` slots (empty slots weight 0);
    the output is the weighted sum of the per-chunk outputs. A token with no visible chunk outputs 0.
-   With ``fusion_beta`` (the model's ``lse_fusion``), the softmax is over ``score + beta * lse`` instead,
-   where ``lse`` is the chunk's in-chunk log-sum-exp averaged over the KV head's query heads (``chunk_lse``):
-   the weight then also rises with how well the chunk's tokens match the query, not only its landmark.
+   With ``fusion_beta`` (the model's ``lse_fusion``; one beta per query head), the softmax is over
+   ``score + sum_g beta_g * lse_g`` instead, where ``lse_g`` is the chunk's in-chunk log-sum-exp for query
+   head g of the KV head (``chunk_lse``): the weight then also rises with how well the chunk's tokens match
+   the query, not only its landmark.
 
 Gradients flow to q, k, v and, through the weights, to retrieval_q and landmarks; the top-k choice itself
 is a discrete decision and carries no gradient.
@@ -177,12 +178,12 @@ def chunk_lse(
     chunk_size: int = 64,
     scale: float | None = None,
 ) -> torch.Tensor:
-    """In-chunk log-sum-exp of each chosen chunk, averaged over the G query heads of its KV head.
+    """In-chunk log-sum-exp of each chosen chunk for each query head.
 
-    q (B, T, H, D), k (B, T, H_kv, D), indices (B, T, H_kv, K) as for ``attend_chunks``. Returns (B, T, H_kv,
-    K) fp32 (fp64 for fp64 inputs): ``mean_g logsumexp_s(q[b, t, h*G + g] . k[c*S + s, h] * scale)`` for chunk
-    ``c = indices[b, t, h, j]``, 0 on an empty slot. Differentiable to q and k; one slot at a time, and under
-    autograd each slot is recomputed in the backward (activation checkpointing), so the gathered keys
+    q (B, T, H, D), k (B, T, H_kv, D), indices (B, T, H_kv, K) as for ``attend_chunks``. Returns (B, T, H, K)
+    fp32 (fp64 for fp64 inputs): ``logsumexp_s(q[b, t, h] . k[c*S + s, h // G] * scale)`` for chunk
+    ``c = indices[b, t, h // G, j]``, 0 on an empty slot. Differentiable to q and k; one slot at a time, and
+    under autograd each slot is recomputed in the backward (activation checkpointing), so the gathered keys
     (B, T, H_kv, S, D) of one slot are the most this holds at once.
     """
     batch, num_tokens, num_heads, head_dim = q.shape
@@ -193,7 +194,8 @@ def chunk_lse(
     out_dtype = torch.promote_types(q.dtype, torch.float32)
     num_chunks = num_tokens // chunk_size
     if num_chunks == 0:
-        return (q.sum() + k.sum()).to(out_dtype) * 0 + q.new_zeros(indices.shape, dtype=out_dtype)
+        return (q.sum() + k.sum()).to(out_dtype) * 0 + q.new_zeros(
+            (batch, num_tokens, num_heads, top_k), dtype=out_dtype)
     k_chunks = k[:, : num_chunks * chunk_size].reshape(batch, num_chunks, chunk_size, num_kv_heads, head_dim)
     q_grouped = q.reshape(batch, num_tokens, num_kv_heads, group, head_dim)
     batch_ids = torch.arange(batch, device=q.device)[:, None, None]
@@ -202,8 +204,8 @@ def chunk_lse(
     def slot_lse(q_grouped: torch.Tensor, k_chunks: torch.Tensor, chunk_ids: torch.Tensor) -> torch.Tensor:
         keys = k_chunks[batch_ids, chunk_ids.clamp(min=0), :, head_ids]  # (B, T, H_kv, S, D)
         logits = torch.einsum("btkgd,btksd->btkgs", q_grouped, keys).to(out_dtype) * scale
-        lse = torch.logsumexp(logits, dim=-1).mean(dim=-1)  # (B, T, H_kv)
-        return lse.masked_fill(chunk_ids < 0, 0.0)
+        lse = torch.logsumexp(logits, dim=-1)  # (B, T, H_kv, G)
+        return lse.masked_fill((chunk_ids < 0)[..., None], 0.0).flatten(2)  # (B, T, H)
 
     checkpointed = torch.is_grad_enabled() and (q.requires_grad or k.requires_grad)
     slots = []
@@ -217,12 +219,14 @@ def chunk_lse(
 
 
 def fused_scores(scores: torch.Tensor, lse: torch.Tensor, fusion_beta: torch.Tensor | None) -> torch.Tensor:
-    """The scores the fusion softmax reads: ``scores + beta * lse`` per KV head (beta (H_kv,)), or the scores
-    themselves without ``fusion_beta``. Empty slots keep -inf."""
+    """The scores the fusion softmax reads: ``scores + sum_g beta_g * lse_g`` over each KV head's G query
+    heads (scores (..., H_kv, K), lse (..., H, K), beta (H,)), or the scores themselves without
+    ``fusion_beta``. Empty slots keep -inf."""
     if fusion_beta is None:
         return scores
     beta = fusion_beta.to(torch.promote_types(scores.dtype, torch.float32))
-    return scores.to(beta.dtype) + beta[:, None] * lse.to(beta.dtype)
+    weighted = (beta[:, None] * lse.to(beta.dtype)).unflatten(-2, (scores.shape[-2], -1)).sum(dim=-2)
+    return scores.to(beta.dtype) + weighted
 
 
 def chunk_weights(scores: torch.Tensor) -> torch.Tensor:
@@ -279,7 +283,7 @@ def hsa_reference(
 
     Shapes as in the module docstring. With ``upcast`` (default) every stage runs in fp32 (fp64 inputs stay
     fp64); otherwise in the inputs' dtype, which is the low-precision baseline of the kernel tests.
-    ``fusion_beta`` (H_kv,): fuse by ``softmax(score + beta * chunk_lse)`` (module docstring, step 3).
+    ``fusion_beta`` (H,): fuse by ``softmax(score + sum_g beta_g * chunk_lse_g)`` (module docstring, step 3).
 
     Returns:
         out: (B, T, H, D) in q's dtype; indices: (B, T, H_kv, top_k) int64 (-1 = empty);

@@ -1,4 +1,5 @@
-"""LSE fusion (the model's lse_fusion): chunks fused by softmax(score + beta * in-chunk log-sum-exp).
+"""LSE fusion (the model's lse_fusion): chunks fused by softmax(score + sum_g beta_g * lse_g), lse_g the
+in-chunk log-sum-exp of query head g.
 
 Against a token-by-token loop (outputs and every gradient, beta's included), on the Triton training path
 (under the interpreter on CPU, at tiny shapes) and on the inference pool path; and the property it is for:
@@ -21,7 +22,7 @@ S = 64
 @pytest.mark.parametrize("tokens,heads,kv_heads,top_k", [(130, 4, 2, 3), (193, 2, 1, 2)])
 def test_fused_reference_matches_token_loop_with_gradients(tokens, heads, kv_heads, top_k):
     inputs = make_inputs(2, tokens, heads, kv_heads, 8, 6)
-    beta = torch.tensor([0.7, -0.4][:kv_heads], dtype=torch.float64, requires_grad=True)
+    beta = torch.linspace(-0.5, 0.8, heads, dtype=torch.float64).requires_grad_()  # one per query head
     out, _, weights = hsa_reference(*inputs, top_k, fusion_beta=beta)
     expected = loop_hsa(*inputs, top_k, beta)
     torch.testing.assert_close(out, expected, rtol=1e-10, atol=1e-10)
@@ -34,7 +35,7 @@ def test_fused_reference_matches_token_loop_with_gradients(tokens, heads, kv_hea
     assert grads[-1].abs().min() > 0  # beta learns
     # beta 0 is the operator without fusion
     plain, _, _ = hsa_reference(*inputs, top_k)
-    zero, _, _ = hsa_reference(*inputs, top_k, fusion_beta=torch.zeros(kv_heads, dtype=torch.float64))
+    zero, _, _ = hsa_reference(*inputs, top_k, fusion_beta=torch.zeros(heads, dtype=torch.float64))
     torch.testing.assert_close(zero, plain, rtol=0, atol=0)
     assert not torch.allclose(out, plain)
 
@@ -53,7 +54,7 @@ def test_a_chunk_holding_the_matched_key_outweighs_a_namesake_with_the_same_land
     landmarks = torch.ones(1, T // S, 1, Dl)
     retrieval_q = torch.ones(1, T, 1, Dl)
     _, indices, plain = hsa_reference(q, k, v, retrieval_q, landmarks, 2)
-    _, _, fused = hsa_reference(q, k, v, retrieval_q, landmarks, 2, fusion_beta=torch.tensor([1.0]))
+    _, _, fused = hsa_reference(q, k, v, retrieval_q, landmarks, 2, fusion_beta=torch.full((H,), 0.25))
     chunk1 = indices[0, -1, 0] == 1
     torch.testing.assert_close(plain[0, -1, 0], torch.tensor([0.5, 0.5]))
     assert fused[0, -1, 0][chunk1].item() > 0.9
@@ -67,7 +68,7 @@ def test_triton_operator_with_fusion_matches_reference(tokens, heads, kv_heads, 
     shapes = [(1, tokens, heads, dim), (1, tokens, kv_heads, dim), (1, tokens, kv_heads, dim),
               (1, tokens, kv_heads, 16), (1, tokens // chunk, kv_heads, 16)]
     inputs = [torch.randn(*s, generator=gen).requires_grad_() for s in shapes]
-    beta = torch.tensor([0.6, 0.3][:kv_heads], requires_grad=True)
+    beta = torch.linspace(0.6, -0.3, heads).requires_grad_()
     out, idx, w = hsa_attention(*inputs, top_k, chunk_size=chunk, impl="triton", fusion_beta=beta)
     ref, ref_idx, ref_w = hsa_attention(*inputs, top_k, chunk_size=chunk, impl="reference", fusion_beta=beta)
     assert torch.equal(idx, ref_idx)
@@ -91,7 +92,7 @@ def test_pool_path_with_fusion_equals_training_operator(impl):
     T = n_memory * chunk + question
     q, k, v = (torch.randn(1, T, h, D, generator=gen) for h in (H, H_kv, H_kv))
     rq, lm = torch.randn(1, T, H_kv, Dl, generator=gen), torch.randn(1, T // chunk, H_kv, Dl, generator=gen)
-    beta = torch.tensor([0.8, 0.5])
+    beta = torch.linspace(0.8, -0.2, H)
     ref_out, ref_idx, ref_w = hsa_reference(q, k, v, rq, lm, top_k, chunk_size=chunk, fusion_beta=beta)
     N = T // chunk
     chunk_k, chunk_v = (x[0, : N * chunk].reshape(N, chunk, H_kv, D) for x in (k, v))
@@ -104,3 +105,33 @@ def test_pool_path_with_fusion_equals_training_operator(impl):
     _, plain = pool_attend(q[0, positions], indices, scores, fetch_from_array(chunk_k, chunk_v, "cpu"),
                            impl=impl)
     assert not torch.allclose(plain, weights)
+
+
+@pytest.mark.gpu
+def test_gpu_fused_operator_within_the_bf16_budget():
+    """bf16 on the kernels against the fp32 reference: within twice the bf16 reference's own error, for the
+    output and every gradient (beta's too)."""
+    from tests.kernels.test_fused import assert_within_budget
+
+    gen = torch.Generator(device="cuda").manual_seed(7)
+    shapes = [(2, 4096, 16, 64), (2, 4096, 1, 64), (2, 4096, 1, 64), (2, 4096, 1, 64), (2, 64, 1, 64)]
+    base = [torch.randn(*s, generator=gen, device="cuda").to(torch.bfloat16) for s in shapes]
+    probe = torch.randn(shapes[0], generator=gen, device="cuda")
+
+    def run(impl, dtype, upcast=True):
+        leaves = [x.to(dtype).requires_grad_() for x in base]
+        leaves.append(torch.linspace(0.7, -0.2, 16, device="cuda").requires_grad_())
+        if impl == "triton":
+            out, _, _ = hsa_attention(*leaves[:5], 8, impl="triton", fusion_beta=leaves[5])
+        else:
+            out, _, _ = hsa_reference(*leaves[:5], 8, upcast=upcast, fusion_beta=leaves[5])
+        return out, torch.autograd.grad(out, leaves, probe.to(out.dtype), allow_unused=True,
+                                        materialize_grads=True)
+
+    out, grads = run("triton", torch.bfloat16)
+    high_out, high_grads = run("reference", torch.float32)
+    low_out, low_grads = run("reference", torch.bfloat16, upcast=False)
+    assert_within_budget("out", out, low_out, high_out)
+    for name, grad, low, high in zip(("q", "k", "v", "rq", "lm", "beta"), grads, low_grads, high_grads,
+                                     strict=True):
+        assert_within_budget(f"d{name}", grad, low, high)

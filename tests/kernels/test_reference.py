@@ -36,9 +36,9 @@ def make_inputs(batch, tokens, heads, kv_heads, dim, landmark_dim, dtype=torch.f
 
 
 def loop_hsa(q, k, v, retrieval_q, landmarks, top_k, beta=None):
-    """The operator written token by token, head by head, straight from the issue's words; with beta
-    (H_kv,), LSE fusion: the chunks' softmax reads beta times each chunk's in-chunk log-sum-exp (mean over
-    its heads)."""
+    """The operator written token by token, head by head, straight from the issue's words; with beta (H,),
+    LSE fusion: the chunks' softmax also reads, summed over the KV head's query heads, each head's beta times
+    its in-chunk log-sum-exp."""
     batch, tokens, heads, dim = q.shape
     kv_heads, landmark_dim = k.shape[2], retrieval_q.shape[3]
     group = heads // kv_heads
@@ -57,8 +57,8 @@ def loop_hsa(q, k, v, retrieval_q, landmarks, top_k, beta=None):
                 scores = torch.stack([retrieval_q[b, t, h] @ landmarks[b, i, h] for i in chosen])
                 scores = scores / math.sqrt(landmark_dim)
                 if beta is not None:
-                    scores = scores + beta[h] * torch.stack([torch.stack([x.logsumexp(0) for x in row]).mean()
-                                                             for row in logits])
+                    scores = scores + torch.stack([sum(beta[h * group + g] * x.logsumexp(0)
+                                                       for g, x in enumerate(row)) for row in logits])
                 weights = torch.softmax(scores, 0)
                 for g in range(group):
                     head = h * group + g

@@ -83,8 +83,8 @@ def test_the_embedded_model_answers_with_the_needle_in_held_out_code(embedded, h
 def test_the_embedded_model_tells_similar_needles_apart_and_answers_several_at_once(embedded, haystack):
     # four needles alike but for their key: the asked one's value (multi-key), and two to four asked at once,
     # each key named before its value (multi-query, RULER's share of the values). Measured on this haystack:
-    # W6 10/10 and 90%; RB 10/10 and 95%; DZ 10/10 and 97%; ZP, ZN and ZJ 10/10 and 100%; ZF, before the
-    # named answers, 8/10 and 51%; S, before needles were told apart, 1/10
+    # F3 and W6 10/10 and 90%; RB 10/10 and 95%; DZ 10/10 and 97%; ZP, ZN and ZJ 10/10 and 100%; ZF, before
+    # the named answers, 8/10 and 51%; S, before needles were told apart, 1/10
     model, tokenizer = embedded
     samples = needle_samples(model, tokenizer, haystack, ["multikey", "multiquery"], 10)  # one encode
     multikey = [s for s in samples if s.kind == "multikey"]

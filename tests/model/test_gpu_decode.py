@@ -30,12 +30,16 @@ def answer(model, memory, question, new_tokens, resident, graphs):
     return tokens, chosen
 
 
-def mini_with_memory(lengths: list[int], seed: int):
-    """A random hsa-mini on the GPU, an in-memory memory of random documents of these lengths, and the
-    generator that drew them (for the questions)."""
+def mini_with_memory(lengths: list[int], seed: int, lse_fusion: bool = False):
+    """A random hsa-mini on the GPU (with lse_fusion, random fusion betas), an in-memory memory of random
+    documents of these lengths, and the generator that drew them (for the questions)."""
     torch.manual_seed(0)
-    cfg = ModelConfig.from_name("hsa-mini")
+    cfg = ModelConfig.from_name("hsa-mini", lse_fusion=lse_fusion)
     model = Transformer(cfg).cuda().eval()
+    for layer in model.upper:
+        if getattr(layer, "fusion_beta", None) is not None:
+            with torch.no_grad():
+                layer.fusion_beta.normal_(0, 0.3)
     memory = InMemoryMemory(chunk_size=cfg.chunk_size, kv_heads=cfg.hsa_kv_heads, head_dim=cfg.hsa_head_dim,
                             landmark_dim=cfg.landmark_dim)
     g = torch.Generator().manual_seed(seed)
@@ -44,9 +48,9 @@ def mini_with_memory(lengths: list[int], seed: int):
     return model, memory, g
 
 
-@pytest.mark.parametrize("resident", [False, True])
-def test_graph_replays_give_the_eager_steps_bit_for_bit(resident):
-    model, memory, g = mini_with_memory([3000, 700, 5000, 64], seed=1)
+@pytest.mark.parametrize("resident,lse_fusion", [(False, False), (True, False), (False, True), (True, True)])
+def test_graph_replays_give_the_eager_steps_bit_for_bit(resident, lse_fusion):
+    model, memory, g = mini_with_memory([3000, 700, 5000, 64], seed=1, lse_fusion=lse_fusion)
     question = torch.randint(8, model.cfg.vocab_size, (40,), generator=g).tolist()
     # 100 new tokens: the question's own chunks complete twice while the graphs replay
     eager = answer(model, memory, question, 100, resident, graphs=False)
