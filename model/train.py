@@ -418,10 +418,17 @@ class Trainer:
                    grad_norm=round(float(norm), 3),
                    tokens_per_s=round(window["tokens"] / max(now - window["t"], 1e-9)),
                    data_wait_s=round(waited, 3), top_k=self.phase.top_k, seq_len=self.phase.seq_len,
-                   **({"short_window_steps": self.short_steps} if self.args.short_window else {}))
+                   **({"short_window_steps": self.short_steps} if self.args.short_window else {}),
+                   **self.fusion_betas())
         self.short_steps = 0
         window.update(loss=[], answer_loss=[], retrieval_loss=[], copy_loss=[], tokens=0, t=now,
                       waited=self.prefetcher.waited)
+
+    def fusion_betas(self) -> dict:
+        """With lse_fusion, each HSA layer's betas (one per query head, rounded) for the step record."""
+        betas = [layer.fusion_beta for layer in self.model.upper
+                 if getattr(layer, "fusion_beta", None) is not None]
+        return {"fusion_betas": [[round(b, 3) for b in beta.tolist()] for beta in betas]} if betas else {}
 
     def save(self) -> None:
         t0 = time.monotonic()

@@ -1,6 +1,8 @@
 """A model with LSE fusion (model.widen --lse-fusion): it starts as the old model, every path of the app
 reads it as the packed forward does, and training moves its betas."""
 
+import json
+
 import pytest
 import torch
 
@@ -43,5 +45,8 @@ def test_lse_fusion_starts_as_the_old_model_and_every_path_reads_it(tokenizer, c
                "--max-steps", "1", "--plan-steps", "2", *TINY])
     train(["--out", str(tmp_path / "run"), "--corpus", str(corpus_dir), "--init", str(start), "--lse-fusion",
            "--lr-scale", "fusion_beta=100", "--max-steps", "3", "--plan-steps", "4", *TINY])
+    steps = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()
+             if '"event": "step"' in line]
+    assert steps and len(steps[-1]["fusion_betas"]) == 1 and len(steps[-1]["fusion_betas"][0]) == 16  # logged
     tuned, _ = checkpoint.load(tmp_path / "run" / "model")
     assert tuned.cfg.lse_fusion and (betas(tuned)[0] != 0).all()  # every beta learned
