@@ -8,6 +8,7 @@ callbacks with `WatchEvent` records. A changed `.gitignore` triggers a full resc
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sqlite3
@@ -28,6 +29,23 @@ from ingest.store import Store
 log = logging.getLogger(__name__)
 
 _IGNORED_EVENT_TYPES = frozenset({"opened", "closed", "closed_no_write"})
+
+
+class WatchError(Exception):
+    """The system refused to watch the project's folders (on Linux: an inotify limit reached)."""
+
+
+def watch_refusal(root: Path, exc: OSError) -> WatchError:
+    """A WatchError that says what was refused and, for inotify's limits, the setting that raises them."""
+    if exc.errno == errno.ENOSPC:
+        reason = ("the system's limit of watched folders is reached (raise it with "
+                  "`sudo sysctl fs.inotify.max_user_watches=524288`)")
+    elif exc.errno == errno.EMFILE:
+        reason = ("the system's limit of folder watchers is reached (raise it with "
+                  "`sudo sysctl fs.inotify.max_user_instances=512`)")
+    else:
+        reason = exc.strerror or str(exc)
+    return WatchError(f"cannot watch {root} for changes: {reason}")
 
 
 @dataclass(frozen=True)
@@ -92,14 +110,21 @@ class Watcher:
         return lambda: self._subscribers.remove(callback)
 
     def start(self) -> None:
+        """Begin watching; WatchError when the system refuses (nothing is then left running)."""
         handler = _EnqueueHandler(self._enqueue)
         scheduled: set[str] = set()
-        for root in self.roots:
-            folder = str(root.path.parent if root.is_file else root.path)
-            if folder not in scheduled:
-                scheduled.add(folder)
-                self._observer.schedule(handler, folder, recursive=not root.is_file)
-        self._observer.start()  # before the catch-up scan, so nothing that changes meanwhile is missed
+        try:
+            for root in self.roots:
+                folder = str(root.path.parent if root.is_file else root.path)
+                if folder not in scheduled:
+                    scheduled.add(folder)
+                    self._observer.schedule(handler, folder, recursive=not root.is_file)
+            self._observer.start()  # before the catch-up scan, so nothing that changes meanwhile is missed
+        except OSError as exc:
+            self._observer.stop()
+            if self._observer.is_alive():
+                self._observer.join()
+            raise watch_refusal(self.roots[0].path, exc) from exc
         self._worker = threading.Thread(target=self._run, name="folio-watch", daemon=True)
         self._worker.start()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -47,3 +48,22 @@ def cli_env(folio_home: Path, tiny_model_dir: Path) -> dict[str, str]:
     env = dict(os.environ, FOLIO_HOME=str(folio_home), PYTHONPATH=str(REPO), FOLIO_MODEL=str(tiny_model_dir))
     env.pop("QT_QPA_PLATFORM", None)  # the CLI must work without it: it never loads Qt
     return env
+
+
+@pytest.fixture
+def refuse_watches(monkeypatch: pytest.MonkeyPatch):
+    """refuse_watches(code): from then on inotify answers every new watch as a system at one of its limits
+    does (-1 and errno ENOSPC: watches; EMFILE: instances), through watchdog's own call."""
+
+    def refuse_with(code: int = errno.ENOSPC) -> None:
+        import ctypes
+
+        from watchdog.observers import inotify_c
+
+        def refuse(fd, path, mask):
+            ctypes.set_errno(code)
+            return -1
+
+        monkeypatch.setattr(inotify_c, "inotify_add_watch", refuse)
+
+    return refuse_with

@@ -226,6 +226,19 @@ def test_watch_prints_changes_until_ctrl_c(tree: Path, cli_env: dict[str, str]) 
     assert stdout == "stopped watching\n"
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify's limits are Linux's")
+def test_watch_refused_by_the_system_is_one_line(tree: Path, model_env: Path, refuse_watches, capsys) -> None:
+    from app.core.cli import main
+
+    (tree / "big.txt").unlink()
+    refuse_watches()
+    assert main(["watch", str(tree)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (f"folio: error: cannot watch {tree.resolve()} for changes: the system's limit of watched "
+                   "folders is reached (raise it with `sudo sysctl fs.inotify.max_user_watches=524288`)\n")
+
+
 def test_ask_json_on_a_never_ingested_folder(tree: Path, cli_env: dict[str, str]) -> None:
     (tree / "big.txt").unlink()
     result = run(cli_env, "ask", str(tree), "Where is Point defined?", "--json", "--max-new-tokens", "4")

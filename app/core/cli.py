@@ -25,7 +25,7 @@ from app.core.lock import ProjectBusy
 from app.core.project import list_projects, project_paths
 from app.core.summarize import SummarizeError
 from ingest.scan import DEFAULT_SIZE_LIMIT, ScanError, format_size
-from ingest.watch import Watcher, WatchEvent
+from ingest.watch import Watcher, WatchError, WatchEvent
 from model.memory import MemoryChanged, MemoryCorrupt
 
 EXIT_ERROR = 1
@@ -303,7 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except (CliError, ScanError, ModelError, AskError, ProjectBusy, MemoryCorrupt, MemoryChanged, GgufError,
-            SummarizeError) as exc:
+            SummarizeError, WatchError) as exc:
         print(f"folio: error: {exc}", file=sys.stderr)
     except sqlite3.Error as exc:
         print(f"folio: error: project database: {exc}", file=sys.stderr)

@@ -15,7 +15,7 @@ from app.ui.progress import RefreshMeter
 from app.ui.runner import TaskRunner
 from app.ui.watching import LiveWatch
 from ingest.scan import ScanError
-from ingest.watch import Watcher
+from ingest.watch import Watcher, WatchError
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,13 @@ class Reading:
             self.notice.show_message(f"Cannot watch this project: {exc}. Remove the folder or restore it.")
             return
         self.live.changed.connect(self._watch_event)
-        self.live.start()
+        try:
+            self.live.start()
+        except WatchError as exc:
+            self.live.deleteLater()
+            self.live = None
+            self.notice.show_message(f"Live updates are off: {exc}. Folio answers from what it has read; "
+                                     "Refresh reads the changes.")
 
     def _chats_read(self) -> None:
         if self._watch_after_chats and not self.chat_controller.reads:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 from window_helpers import INGEST_TIMEOUT_MS, drop, ingest_and_wait, wait_watching
@@ -172,6 +174,17 @@ def test_live_changes_show_up_in_the_tree(qtbot, window, project_dir: Path):
     qtbot.waitUntil(lambda: "triangle_area" in window.viewer.code.toPlainText(), timeout=30_000)
     assert window.viewer.code.marked == (12, 13)
     qtbot.waitUntil(lambda: tree_state(window, "pkg/shapes.py")[1] == "Parsed · python · 5 definitions")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify's limits are Linux's")
+def test_a_refused_watch_is_said_and_the_project_still_opens(qtbot, window, project_dir: Path,
+                                                             refuse_watches):
+    refuse_watches()
+    ingest_and_wait(qtbot, window, lambda: window.open_paths([str(project_dir)]))
+    qtbot.waitUntil(lambda: "Live updates are off" in window.notice.label.text(), timeout=INGEST_TIMEOUT_MS)
+    assert window.notice.isVisible() and "fs.inotify.max_user_watches" in window.notice.label.text()
+    assert window.live is None
+    assert tree_state(window, "pkg/shapes.py")[0] == "Parsed"  # what was read is all there
 
 
 def test_last_project_reopens_and_is_in_recent_menu(qtbot, window, project_dir: Path):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import sys
 import threading
 import time
 from collections import Counter
@@ -14,7 +16,7 @@ from ingest import parse
 from ingest.paths import project_db_path
 from ingest.pipeline import ingest
 from ingest.store import Store
-from ingest.watch import Watcher, WatchEvent
+from ingest.watch import Watcher, WatchError, WatchEvent
 
 SETTLE_S = 1.0  # longer than the debounce: any duplicate event would have arrived by then
 
@@ -183,3 +185,19 @@ def test_single_file_root(tmp_path: Path) -> None:
         time.sleep(SETTLE_S)
     assert recorder.events == [WatchEvent("paper.md", "added"), WatchEvent("paper.md", "changed")]
     assert stored_text(paper, "paper.md") == "paper.md\n# Final\n"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify's limits are Linux's")
+@pytest.mark.parametrize("code, setting", [(errno.ENOSPC, "max_user_watches"),
+                                           (errno.EMFILE, "max_user_instances")])
+def test_a_refused_watch_names_the_limit_and_leaves_the_project_as_it_was(project: Path, refuse_watches, code,
+                                                                           setting) -> None:
+    refuse_watches(code)
+    before = stored_text(project, "pkg/a.py")
+    (project / "notes.md").write_text("# Notes, edited while no one watches\n")
+    watcher = Watcher([project], debounce_s=0.1)
+    with pytest.raises(WatchError, match=rf"cannot watch {project} for changes: .*fs\.inotify\.{setting}="):
+        watcher.start()
+    assert watcher._worker is None and not watcher._observer.is_alive()  # nothing left running
+    assert stored_text(project, "pkg/a.py") == before
+    assert stored_text(project, "notes.md") == "notes.md\n# Notes\n"  # untouched until it is read again
