@@ -15,7 +15,9 @@ does; doc_ids number them 0.. within the row), the last body document cut to fit
   earlier (question, answer) turns before the last question, as Engine.ask builds a follow-up), so that
   the answer follows the last question rather than the ones before it. With namesake_share, that share of
   the long code-question rows asks first about definitions whose name another definition of the row's
-  files has too (`post` of two classes): only the scope comment and their own lines tell them apart.
+  files has too (`post` of two classes): only the scope comment and their own lines tell them apart. With
+  rename_share, that share of code-question rows shows the asked file's package with its classes renamed
+  (renames.py), so owners are matched as written, not known from earlier stretches.
 Targets are next-token ids inside a document, IGNORE (-100) elsewhere: on padding, at document ends, on the
 needle sentences and on the question; in a question document only the answer (and <|end_turn|>) is learnt.
 """
@@ -34,6 +36,7 @@ import torch
 from model.data.codeqa import QA, code_questions
 from model.data.corpus import Corpus
 from model.data.prose import is_prose, passage_questions
+from model.data.renames import RenamedCorpus, class_names, renaming, word_pool
 from model.data.tasks import KINDS, plan_needles
 from model.tokenizer import Tokenizer
 
@@ -116,6 +119,7 @@ class Row:
     # row order; `question`/`answer` are the first's, `asked` lists every (question, answer)
     definitions: list[tuple[int, int]] = field(default_factory=list)
     asked: list[tuple[str, str]] = field(default_factory=list)
+    renames: dict[str, str] = field(default_factory=dict)  # a renamed qa row's class names: {old: new}
 
     def retrieval_targets(self, positions) -> dict[int, int]:
         """Answer input position -> the chunk HSA should retrieve there (what --retrieval-weight teaches).
@@ -143,7 +147,7 @@ class TrainStream:
     def __init__(self, corpus: Corpus, tokenizer: Tokenizer, *, seq_len: int, seed: int,
                  task_share: float = 0.25, qa_share: float = 0.15, packages: Sequence[str] | None = None,
                  task_kinds: Sequence[str] = KINDS, questions_per_row: int = 1, passage_share: float = 0.0,
-                 turns_share: float = 0.0, namesake_share: float = 0.0):
+                 turns_share: float = 0.0, namesake_share: float = 0.0, rename_share: float = 0.0):
         if seq_len % CHUNK or seq_len < 4 * CHUNK:
             raise ValueError(f"seq_len must be a multiple of {CHUNK} and at least {4 * CHUNK}, got {seq_len}")
         self.corpus, self.tokenizer = corpus, tokenizer
@@ -164,6 +168,11 @@ class TrainStream:
         if not 0.0 <= namesake_share <= 1.0:
             raise ValueError(f"namesake_share must be within [0, 1], got {namesake_share}")
         self.namesake_share = namesake_share
+        if not 0.0 <= rename_share <= 1.0:
+            raise ValueError(f"rename_share must be within [0, 1], got {rename_share}")
+        self.rename_share = rename_share
+        self.word_pool = word_pool(tokenizer) if rename_share > 0 else []
+        self._classes: dict[str, list[str]] = {}  # package -> the class names its Python files define
         # a question per 1K tokens at most: a short row stays mostly file
         self.questions_per_row = min(questions_per_row, max(1, seq_len // 1024))
         wanted = None if packages is None else set(packages)
@@ -401,6 +410,13 @@ class TrainStream:
     def questions(self, doc: int, passages: bool = False) -> list[QA]:
         """The code questions of a corpus document, or its passage questions (deterministic per document,
         cached)."""
+        if isinstance(self.corpus, RenamedCorpus) and self.corpus.package(doc) == self.corpus.renamed_package:
+            # a renamed row's file: its questions with the names renamed as its text is
+            renamed, self.corpus = self.corpus, self.corpus.base
+            try:
+                return [renamed.rename_qa(qa) for qa in self.questions(doc, passages)]
+            finally:
+                self.corpus = renamed
         key = (doc, passages)
         if key not in self._qa_cache:
             if len(self._qa_cache) >= QA_CACHE_SIZE:
@@ -429,6 +445,34 @@ class TrainStream:
                 break
         else:
             return self.row("plain")
+        if self.rename_share > 0 and not passages and self.rng.random() < self.rename_share:
+            renamed = self._renamed(doc)
+            if renamed is not None:
+                base, self.corpus = self.corpus, renamed
+                try:
+                    asked = self.questions(doc)
+                    row = self._qa_row_about(doc, asked, passages) if asked else None
+                finally:
+                    self.corpus = base
+                if row is not None:
+                    row.renames = renamed.mapping
+                    return row
+        return self._qa_row_about(doc, found, passages)
+
+    def _renamed(self, doc: int) -> RenamedCorpus | None:
+        """The corpus with the classes of the document's package renamed for one row (None: it has none)."""
+        package = self.corpus.package(doc)
+        if package not in self._classes:
+            self._classes[package] = sorted(set().union(*(
+                class_names(self.corpus.text(int(i))) for i in self.neighbours[package]
+                if self.corpus.path(int(i)).endswith(".py"))))
+        rng = random.Random(int(self.rng.integers(2**32)))
+        mapping = renaming(self._classes[package], self.word_pool, rng)
+        return RenamedCorpus(self.corpus, self.tokenizer, package, mapping, self.line_end,
+                             self.token_bytes) if mapping else None
+
+    def _qa_row_about(self, doc: int, found: list[QA], passages: bool) -> Row:
+        """A qa row asking first one of `found` (the questions of `doc`), then more about the row's files."""
         qa = found[int(self.rng.integers(len(found)))]
         question, answer = self.tokenizer.encode_batch([qa.question, qa.answer])
         first = self._question_piece(qa.question, qa.answer, (question.ids, answer.ids))

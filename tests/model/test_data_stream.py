@@ -1,4 +1,5 @@
 import json
+import re
 import shutil
 import sysconfig
 from pathlib import Path
@@ -8,6 +9,7 @@ import pytest
 import torch
 
 from model.data.corpus import Corpus, find_sources
+from model.data.renames import renaming, word_pool
 from model.data.stream import IGNORE, TrainStream, namesake_names, padded, verbatim_chars
 from model.data.tasks import KINDS
 from model.tokenizer import Tokenizer
@@ -272,6 +274,53 @@ def test_namesake_rows_ask_about_definitions_another_class_shares_a_name_with(co
     assert biased > 0.3 and biased > 2.5 * plain  # (0.40 and 0.12 measured: as many as the rows' files hold)
     with pytest.raises(ValueError, match="namesake_share"):
         TrainStream(corpus, tok, seq_len=T, seed=0, namesake_share=1.5)
+
+
+def test_renamed_rows_show_the_package_and_ask_about_it_with_its_classes_renamed(corpus, tok):
+    # the model must match the owner as the question spells it: no name it met in earlier stretches helps
+    stream = TrainStream(corpus, tok, seq_len=16384, seed=9, questions_per_row=8, rename_share=1.0)
+    rows = list(rows_of(stream, "qa", 4))
+    owners = checked = 0
+    for row in rows:
+        assert row.renames and not set(row.renames.values()) & set(row.renames)
+        package = corpus.package(row.sources[0])  # a qa row starts with files of the asked one's package
+        spans = documents(row.doc_ids)
+        for (start, end), doc in zip(spans, row.sources, strict=False):
+            if corpus.package(doc) != package:
+                continue
+            text = tok.decode(row.ids[start:end].tolist())
+            assert not any(re.search(rf"\b{old}\b", text) for old in row.renames)  # every old name replaced
+            checked += 1
+        for (question, answer), (_, chunk) in zip(row.asked, row.definitions, strict=True):
+            assert not any(re.search(rf"\b{old}\b", question + answer) for old in row.renames)
+            owner = next((name for name in row.renames.values() if re.search(rf"\b{name}\b", question)), None)
+            if owner is not None:
+                owners += 1
+                # the definition's chunk (or the next: a long line) spells the owner as the question does
+                assert owner in tok.decode(row.ids[chunk * 64:(chunk + 2) * 64].tolist())
+        for at, source in row.copy_sources.items():  # the answer copies the renamed file's tokens
+            wanted = tok.decode([int(row.ids[at + 1])])
+            assert wanted.lstrip()[:1] in tok.decode([int(row.ids[source])])
+    assert checked >= 4 and owners >= 4
+    plain = TrainStream(corpus, tok, seq_len=16384, seed=9, questions_per_row=8)
+    off = TrainStream(corpus, tok, seq_len=16384, seed=9, questions_per_row=8, rename_share=0.0)
+    for _ in range(3):  # without it the stream is the one it was
+        a, b = plain.row("qa"), off.row("qa")
+        assert (a.ids == b.ids).all() and not b.renames
+    with pytest.raises(ValueError, match="rename_share"):
+        TrainStream(corpus, tok, seq_len=T, seed=0, rename_share=1.5)
+
+
+def test_renaming_keeps_shared_words_shared_and_never_reuses_a_name(tok):
+    import random
+
+    names = ["ClientWebSocketResponse", "WebSocketResponse", "_SSLTransport", "Stream", "Buffer"]
+    new = renaming(names, word_pool(tok), random.Random(0))
+    assert set(new) == set(names) and not set(new.values()) & set(names)
+    assert len(set(new.values())) == len(names)
+    assert new["ClientWebSocketResponse"].endswith(new["WebSocketResponse"])  # `Client` + the same tail
+    assert new["_SSLTransport"].startswith("_") and new["_SSLTransport"][1:2].isupper()
+    assert all(len(tok.encode(word)) == 1 for word in word_pool(tok)[:50])  # one token per word
 
 
 def test_chat_rows_ask_follow_ups_in_one_document_as_the_app_does(corpus, tok):
