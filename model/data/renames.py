@@ -77,7 +77,6 @@ class RenamedCorpus:
         self._texts: dict[int, str] = {}
         self._docs: dict[int, np.ndarray] = {}
         self.lengths = _Lengths(self)
-        self.packages, self.paths = corpus.packages, corpus.paths
 
     def __len__(self) -> int:
         return len(self.base)
@@ -95,16 +94,13 @@ class RenamedCorpus:
             self._texts[i] = self._rename(self.base.text(i))
         return self._texts[i]
 
-    def source(self, i: int) -> str:
-        return self.text(i).split("\n", 1)[1]
-
-    def rename_qa(self, qa: QA) -> QA:
-        """A question about the package's (unrenamed) text, asked of the renamed one: its names replaced as
-        the text's are (the lines stay where they were: a rename adds none)."""
-        if not self.mapping:
-            return qa
-        return replace(qa, question=self._rename(qa.question), answer=self._rename(qa.answer),
-                       name=self._rename(qa.name))
+    def rename_questions(self, i: int, questions: list[QA]) -> list[QA]:
+        """Questions about document i's own text, asked of this corpus: for the renamed package's documents
+        their names replaced as the text's are (the lines stay where they were: a rename adds none)."""
+        if self.base.package(i) != self.renamed_package:
+            return questions
+        return [replace(qa, question=self._rename(qa.question), answer=self._rename(qa.answer),
+                        name=self._rename(qa.name)) for qa in questions]
 
     def _rename(self, text: str) -> str:
         return NAME.sub(lambda m: self.mapping.get(m.group(), m.group()), text)

@@ -409,24 +409,20 @@ class TrainStream:
     # ---------------------------------------------------------------------------------------- qa
     def questions(self, doc: int, passages: bool = False) -> list[QA]:
         """The code questions of a corpus document, or its passage questions (deterministic per document,
-        cached)."""
-        if isinstance(self.corpus, RenamedCorpus) and self.corpus.package(doc) == self.corpus.renamed_package:
-            # a renamed row's file: its questions with the names renamed as its text is
-            renamed, self.corpus = self.corpus, self.corpus.base
-            try:
-                return [renamed.rename_qa(qa) for qa in self.questions(doc, passages)]
-            finally:
-                self.corpus = renamed
+        cached; in a renamed row, with the names its text has there)."""
+        renamed = self.corpus if isinstance(self.corpus, RenamedCorpus) else None
+        base = renamed.base if renamed is not None else self.corpus
         key = (doc, passages)
         if key not in self._qa_cache:
             if len(self._qa_cache) >= QA_CACHE_SIZE:
                 self._qa_cache.clear()
             rng = random.Random(self.seed * 1_000_003 + doc)
-            source, path = self.corpus.source(doc), self.corpus.path(doc)
+            source, path = base.source(doc), base.path(doc)
             # passage questions in a user's forms too (prose.py, varied); eval_code asks the plain forms
             self._qa_cache[key] = passage_questions(source, path, rng, varied=True) if passages \
                 else code_questions(source, path, rng)
-        return self._qa_cache[key]
+        found = self._qa_cache[key]
+        return renamed.rename_questions(doc, found) if renamed is not None else found
 
     def _askable(self, doc: int, passages: bool) -> bool:
         path = self.corpus.path(doc)

@@ -3,18 +3,16 @@ reads it as the packed forward does, and training moves its betas."""
 
 import json
 
-import pytest
 import torch
 
 from model import checkpoint, widen
-from model.train import main as train
 from model.transformer import HSABlock, Transformer
 from tests.model.test_calibrate import rows
-from tests.model.test_train import TINY
 from tests.model.test_widen import (  # noqa: F401 (fixtures)
     assert_every_path_reads_it,
     corpus_dir,
     tokenizer,
+    train_widened,
     trained_like,
 )
 
@@ -36,17 +34,10 @@ def test_lse_fusion_starts_as_the_old_model_and_every_path_reads_it(tokenizer, c
         betas(fused)[0].copy_(torch.linspace(-0.2, 0.8, 16))
     assert_every_path_reads_it(fused, model)
 
-    start = checkpoint.save(widen.widen(model, lse_fusion=True), tmp_path / "fused", tokenizer)
-    assert '"lse_fusion": true' in (start / "config.json").read_text()
-    plain = checkpoint.save(model, tmp_path / "m", tokenizer)
-    assert "lse_fusion" not in (plain / "config.json").read_text()  # older models' fingerprints stay
-    with pytest.raises(SystemExit, match="different model"):  # the run must be told the new shape
-        train(["--out", str(tmp_path / "bad"), "--corpus", str(corpus_dir), "--init", str(start),
-               "--max-steps", "1", "--plan-steps", "2", *TINY])
-    train(["--out", str(tmp_path / "run"), "--corpus", str(corpus_dir), "--init", str(start), "--lse-fusion",
-           "--lr-scale", "fusion_beta=100", "--max-steps", "3", "--plan-steps", "4", *TINY])
-    steps = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()
+    run = train_widened(widen.widen(model, lse_fusion=True), model, '"lse_fusion": true', tokenizer,
+                        corpus_dir, tmp_path, "--lse-fusion", "--lr-scale", "fusion_beta=100", steps=3)
+    steps = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()
              if '"event": "step"' in line]
     assert steps and len(steps[-1]["fusion_betas"]) == 1 and len(steps[-1]["fusion_betas"][0]) == 16  # logged
-    tuned, _ = checkpoint.load(tmp_path / "run" / "model")
+    tuned, _ = checkpoint.load(run / "model")
     assert tuned.cfg.lse_fusion and (betas(tuned)[0] != 0).all()  # every beta learned

@@ -1,6 +1,7 @@
 """A wider landmark (model/widen.py): the same answers until trained, then the new dimensions learn."""
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 import torch
@@ -145,18 +146,26 @@ def test_more_lower_layers_start_as_the_old_model_and_every_path_reads_them(toke
         deep.lower[2].ffn.w_out.weight.normal_(0, 0.05)
     assert_every_path_reads_it(deep, model)
 
-    start = checkpoint.save(widen.widen(model, lower_layers=3), tmp_path / "deep", tokenizer)
-    assert '"lower_layers": 3' in (start / "config.json").read_text()
-    shallow = checkpoint.save(model, tmp_path / "m", tokenizer)
-    assert "lower_layers" not in (shallow / "config.json").read_text()  # older models' fingerprints stay
+    run = train_widened(widen.widen(model, lower_layers=3), model, '"lower_layers": 3', tokenizer, corpus_dir,
+                        tmp_path, "--n-layers", "5", "--lower-layers", "3", "--lr-scale", r"lower\.2\.=10")
+    tuned, _ = checkpoint.load(run / "model")
+    assert tuned.cfg.n_lower == 3 and tuned.lower[2].attn.wo.weight.abs().max() > 0  # no longer the identity
+
+
+def train_widened(widened: Transformer, old: Transformer, entry: str, tokenizer, corpus_dir, tmp_path,
+                  *flags: str, steps: int = 2) -> Path:
+    """Save `widened` (its config holds `entry`, the old model's does not: older fingerprints stay), check
+    that a run from it without `flags` refuses, then train it `steps` steps with them; the run folder."""
+    start = checkpoint.save(widened, tmp_path / "widened", tokenizer)
+    assert entry in (start / "config.json").read_text()
+    plain = checkpoint.save(old, tmp_path / "old", tokenizer)
+    assert entry.split(":")[0] not in (plain / "config.json").read_text()
     with pytest.raises(SystemExit, match="different model"):  # the run must be told the new shape
         train(["--out", str(tmp_path / "bad"), "--corpus", str(corpus_dir), "--init", str(start),
                "--max-steps", "1", "--plan-steps", "2", *TINY])
-    train(["--out", str(tmp_path / "run"), "--corpus", str(corpus_dir), "--init", str(start),
-           "--n-layers", "5", "--lower-layers", "3", "--lr-scale", r"lower\.2\.=10",
-           "--max-steps", "2", "--plan-steps", "4", *TINY])
-    tuned, _ = checkpoint.load(tmp_path / "run" / "model")
-    assert tuned.cfg.n_lower == 3 and tuned.lower[2].attn.wo.weight.abs().max() > 0  # no longer the identity
+    train(["--out", str(tmp_path / "run"), "--corpus", str(corpus_dir), "--init", str(start), *flags,
+           "--max-steps", str(steps), "--plan-steps", str(steps + 1), *TINY])
+    return tmp_path / "run"
 
 
 def assert_every_path_reads_it(changed: Transformer, old: Transformer) -> None:
