@@ -7,13 +7,23 @@
 #   bash benchmarks/gpu/session25_rename.sh        # nvidia-h200-x2: R1 and R0 side by side, each with its table
 #   [A=R1 SHARE=0.5] bash benchmarks/gpu/session25_rename.sh one   # nvidia-h200: one arm, its loss and code
 #   seeds 0-1 (R1 with SHARE=0.5, then, in a second call, A=R0 SHARE=0)
+#   CODE_ONLY= A=R1 SHARE=0.5 bash benchmarks/gpu/session25_rename.sh one   # one arm with the whole table
+#   (session 26: R1 so, to be shippable from one call; R0 code-only as its control; SEED: the stretch's seed)
+# `one` builds the corpus before the stretch's clock starts, so a cold and a warm machine train alike long
+# (session 26's R0 trained 940 steps against R1's 760: the warm machine skipped the build inside the window).
+# Session 27's pair, from R1 (resources/model as committed), an arm a call:
+#   A=R3 SHARE=0.5 SEED=64 bash benchmarks/gpu/session25_rename.sh one
+#   A=R4 SHARE=0 SEED=64 bash benchmarks/gpu/session25_rename.sh one
 S=$(date +%s)
 export TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 K=single,multikey,multikey,multivalue,multiquery,multiquery,vartrack,vartrack
 C="NEG=batch TRAIN_ONLY= NAMESAKE=1.0 WINDOW=2048 SHORTW=512 ANSW=0.5 LSEF=1 LRSCALE=fusion_beta=100"
 if [ "$1" = one ]; then
-  env $C CODE_ONLY=1 RENAME=${SHARE:-0.5} BUDGET=$((${CALL_S:-540} - ($(date +%s) - S))) PART=a \
-    bash benchmarks/gpu/session9_stretch.sh ${A:-R1} 62 0.3 330 1e-4 0.45 0.45 $K 2
+  [ -d .train/corpus/heldout ] || { mkdir -p .train/logs; python3 -m model.data.build --out .train/corpus --limit-mb 300 \
+    --workers 16 > .train/logs/build.log 2>&1; }
+  echo "corpus $(( $(date +%s) - S )) s"
+  env $C CODE_ONLY=${CODE_ONLY-1} RENAME=${SHARE:-0.5} BUDGET=$((${CALL_S:-540} - ($(date +%s) - S))) PART=a \
+    bash benchmarks/gpu/session9_stretch.sh ${A:-R1} ${SEED:-62} 0.3 330 1e-4 0.45 0.45 $K 2
 else
   PAIR_S=$((${CALL_S:-560} - ($(date +%s) - S))) bash benchmarks/gpu/session11_pair.sh \
     "R1 62 0.3 330 1e-4 0.45 0.45 $K 2" "R0 62 0.3 330 1e-4 0.45 0.45 $K 2" "$C RENAME=${SHARE:-0.5}" "$C"

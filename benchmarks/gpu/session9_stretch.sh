@@ -35,6 +35,7 @@
 # Session 24: LSEF (non-empty: --lse-fusion, an INIT widened by model.widen --lse-fusion); CODE_ONLY (non-empty:
 # of the evaluations only the code questions on seeds 0-1 and the loss, for a stretch on one GPU).
 # Session 25: RENAME (--rename-share, default 0: code-question rows whose package's classes are renamed).
+# Session 26: CODE_ONLY evaluates the code questions on seeds 0-4 (400 lookups, ~40 s on the warm GPU).
 SEQ=${SEQ:-16384}; QPR=${QPR:-16}; BUDGET=${BUDGET:-575}; PART=${PART:-x}; UPPER='upper\.|encoder\.'; TRAIN_ONLY=${TRAIN_ONLY-$UPPER}
 INIT=${INIT:-resources/model}
 NAME=$1; SEED=$2; PASSAGES=$3; UNTIL=$4; LR=$5; TASKS=${6:-0.3}; QA=${7:-0.6}
@@ -74,6 +75,8 @@ for n in 4K 64K; do
   el --kinds multikey,multiquery,vartrack --lengths $n --out $E/multi$n$NAME.md > $E/multi$n$NAME.out 2>&1 &
 done
 el --kinds multikey,multiquery,vartrack --lengths 1M --out $E/multi1M$NAME.md > $E/multi1M$NAME.out 2>&1 &
+else
+for s in 2 3 4; do ec --seed $s --out $E/codeseed$s$NAME.md > $E/codeseed$s$NAME.out 2>&1 & done
 fi
 [ "$UNTIL" -gt 0 ] && timeout $(left) python3 -m model.train_loss --models ${BASE:-$INIT} $M --corpus .train/corpus --seq-len 16384 --tokens 1000000 --out $E/loss$NAME.md > $E/loss$NAME.out 2>&1 &
 wait
