@@ -122,6 +122,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="+ this x cross-entropy of the HSA chunk choice toward the chunk holding each answer "
                         "token's text (the needle it copies, the definition; Row.retrieval_targets), at the "
                         "answer tokens of question documents (retrieval supervision)")
+    p.add_argument("--fusion-weight", type=float, default=0.0,
+                   help="+ this x cross-entropy of the fusion softmax (landmark score + beta x in-chunk "
+                        "log-sum-exp, over the top-k chunks, the target put among them) toward the same "
+                        "chunk as the retrieval supervision, at the same positions (lse_fusion models; needs "
+                        "--retrieval-weight above 0): teaches the in-chunk match to tell chunks apart whose "
+                        "landmarks score alike")
     p.add_argument("--retrieval-negatives", choices=("row", "batch"), default="row",
                    help="the chunks the retrieval supervision ranks the target against: those its row shows "
                         "the position, or those and every chunk of the batch's other rows")
@@ -180,6 +186,9 @@ class Trainer:
         if args.short_window and not (0 < args.short_window < self.cfg.window and 0 <= args.short_share <= 1):
             raise SystemExit(f"--short-window must be under the model's window ({self.cfg.window}) and "
                              f"--short-share in [0, 1]; got {args.short_window} and {args.short_share}")
+        if args.fusion_weight and not (args.retrieval_weight > 0 and self.cfg.lse_fusion):
+            raise SystemExit("--fusion-weight needs --retrieval-weight above 0 and a model with lse_fusion "
+                             "(--lse-fusion)")
         self.lr = LearningRate(args.lr, args.warmup_steps, args.lr_shape)
         self.step, self.tokens, self.seconds, self.rewarm_from = 0, 0, 0.0, 0
         self.plan = Plan(args.plan_steps, args.plan_minutes * 60) if args.plan_steps or args.plan_minutes \
@@ -282,13 +291,15 @@ class Trainer:
     def train_step(self, batch) -> tuple[torch.Tensor, ...]:
         """One optimizer step over a batch (micro-batches of --micro-tokens): (mean loss over all targets,
         gradient norm before clipping, learning rate, mean loss over answer tokens, retrieval loss, copy
-        loss), tensors on the device. The loss minimised is the first + --answer-weight x the fourth +
-        --retrieval-weight x the fifth + --copy-weight x the sixth."""
+        loss, fusion loss), tensors on the device. The loss minimised is the first + --answer-weight x the
+        fourth + --retrieval-weight x the fifth + --copy-weight x the sixth + --fusion-weight x the
+        seventh."""
         idx, doc_ids, targets, answer, wanted, copies = (t.to(self.device, non_blocking=True) for t in batch)
         counted = (targets != IGNORE_INDEX).sum().clamp_min(1)
         answered = answer.sum().clamp_min(1)
         supervise = self.args.retrieval_weight > 0 and self.cfg.attention == "hsa"
         copying = self.args.copy_weight > 0 and self.cfg.attention == "hsa"
+        fusing = supervise and self.args.fusion_weight > 0 and self.cfg.lse_fusion
         n_copies = (copies >= 0).sum().clamp_min(1)
         n_wanted = (wanted >= 0).sum().clamp_min(1)
         per_micro = max(1, self.args.micro_tokens // idx.shape[1])
@@ -296,6 +307,7 @@ class Trainer:
         answer_total = torch.zeros((), device=self.device)
         retrieval_total = torch.zeros((), device=self.device)
         copy_total = torch.zeros((), device=self.device)
+        fusion_total = torch.zeros((), device=self.device)
         self.cfg.hsa_top_k = self.phase.top_k
         window = self.window_at(self.step)
         self.model.set_window(window)
@@ -305,7 +317,8 @@ class Trainer:
                 logits, _ = self.forward(idx[rows], doc_ids[rows],
                                          retrieval_targets=wanted[rows] if supervise else None,
                                          copy_targets=copies[rows] if copying else None,
-                                         batch_negatives=self.args.retrieval_negatives == "batch")
+                                         batch_negatives=self.args.retrieval_negatives == "batch",
+                                         fusion=fusing)
             losses = F.cross_entropy(logits.float().flatten(0, 1), targets[rows].flatten(),
                                      ignore_index=IGNORE_INDEX, reduction="none")
             lm = losses.sum() / counted  # token-weighted mean over the micro-batches
@@ -315,6 +328,10 @@ class Trainer:
                 retrieval = self.model.retrieval_loss * (wanted[rows] >= 0).sum() / n_wanted
                 objective = objective + self.args.retrieval_weight * retrieval
                 retrieval_total += retrieval.detach()
+            if fusing:
+                fused = self.model.fusion_loss * (wanted[rows] >= 0).sum() / n_wanted
+                objective = objective + self.args.fusion_weight * fused
+                fusion_total += fused.detach()
             if copying:
                 copied = self.model.copy_loss * (copies[rows] >= 0).sum() / n_copies
                 objective = objective + self.args.copy_weight * copied
@@ -339,7 +356,7 @@ class Trainer:
         self.cfg.hsa_top_k = self.inference_top_k
         self.model.set_window(self.cfg.window)
         self.short_steps += window != self.cfg.window
-        return total, norm, lr, answer_total, retrieval_total, copy_total
+        return total, norm, lr, answer_total, retrieval_total, copy_total, fusion_total
 
     def window_at(self, step: int) -> int:
         """The sliding window of this step: --short-window in the full-k warm-up and, drawn from the seed and
@@ -359,8 +376,8 @@ class Trainer:
             budget = min(budget, args.until - time.time() + (time.monotonic() - self.start))
         last_save, monitored = time.monotonic(), -1
         # since the last log line
-        window = {"loss": [], "answer_loss": [], "retrieval_loss": [], "copy_loss": [], "tokens": 0,
-                  "t": time.monotonic(), "waited": 0.0}
+        window = {"loss": [], "answer_loss": [], "retrieval_loss": [], "copy_loss": [], "fusion_loss": [],
+                  "tokens": 0, "t": time.monotonic(), "waited": 0.0}
         self.event("start", params=self.model.num_params(), device=str(self.device), phase=self.phase.name,
                    progress=round(self.progress(), 4))
         while not self.stop_requested:
@@ -373,7 +390,7 @@ class Trainer:
                 self._set_phase(phase)
             t0 = time.monotonic()
             batch, state = self.prefetcher.next()
-            loss, norm, lr, answer_loss, retrieval_loss, copy_loss = self.train_step(batch)
+            loss, norm, lr, answer_loss, retrieval_loss, copy_loss, fusion_loss = self.train_step(batch)
             self.stream_state = state
             self.step += 1
             self.tokens += batch[0].numel()
@@ -382,6 +399,7 @@ class Trainer:
                 window["answer_loss"].append(answer_loss)
                 window["retrieval_loss"].append(retrieval_loss)
                 window["copy_loss"].append(copy_loss)
+                window["fusion_loss"].append(fusion_loss)
             window["tokens"] += batch[0].numel()
             if self.step % args.log_every == 0:
                 self._log_window(window, norm, lr)
@@ -410,11 +428,14 @@ class Trainer:
         now = time.monotonic()
         n, m = len(window["loss"]), len(window["answer_loss"])
         losses = torch.stack(window["loss"] + window["answer_loss"] + window["retrieval_loss"]
-                             + window["copy_loss"]).float().cpu()
+                             + window["copy_loss"] + window["fusion_loss"]).float().cpu()
         answer_loss = round(float(losses[n:n + m].mean()), 4) if m else None
         retrieval_loss = round(float(losses[n + m:n + 2 * m].mean()), 4) if m and self.args.retrieval_weight \
             else None
-        copy_loss = round(float(losses[n + 2 * m:].mean()), 4) if m and self.args.copy_weight else None
+        copy_loss = round(float(losses[n + 2 * m:n + 3 * m].mean()), 4) if m and self.args.copy_weight \
+            else None
+        fusion = {"fusion_loss": round(float(losses[n + 3 * m:].mean()), 4)} \
+            if m and self.args.fusion_weight and self.cfg.lse_fusion else {}
         waited = self.prefetcher.waited - window["waited"]
         self.event("step", loss=round(float(losses[:n].mean()), 4), answer_loss=answer_loss,
                    retrieval_loss=retrieval_loss, copy_loss=copy_loss, lr=round(lr, 6),
@@ -422,10 +443,10 @@ class Trainer:
                    tokens_per_s=round(window["tokens"] / max(now - window["t"], 1e-9)),
                    data_wait_s=round(waited, 3), top_k=self.phase.top_k, seq_len=self.phase.seq_len,
                    **({"short_window_steps": self.short_steps} if self.args.short_window else {}),
-                   **self.fusion_betas())
+                   **fusion, **self.fusion_betas())
         self.short_steps = 0
-        window.update(loss=[], answer_loss=[], retrieval_loss=[], copy_loss=[], tokens=0, t=now,
-                      waited=self.prefetcher.waited)
+        window.update(loss=[], answer_loss=[], retrieval_loss=[], copy_loss=[], fusion_loss=[], tokens=0,
+                      t=now, waited=self.prefetcher.waited)
 
     def fusion_betas(self) -> dict:
         """With lse_fusion, each HSA layer's betas (one per query head, rounded) for the step record."""

@@ -93,12 +93,16 @@ class HSABlock(nn.Module):
         return x + self.ffn(self.ffn_norm(h))
 
     def forward(self, x, rope, doc_ids, memory: PackedChunks, retrieval_targets: torch.Tensor | None = None,
-                copy_targets: torch.Tensor | None = None, batch_negatives: bool = False):
+                copy_targets: torch.Tensor | None = None, batch_negatives: bool = False,
+                fusion: bool = False):
         x = x + self.attn(self.attn_norm(x), rope, doc_ids)
         q, rq = self.queries(x)
         if retrieval_targets is not None:
             self.retrieval_loss = retrieval_loss(rq, memory.landmarks, retrieval_targets, self.cfg.chunk_size,
                                                  batch_negatives)
+            if fusion and self.fusion_beta is not None:
+                self.fusion_loss = fusion_loss(q, memory.k, rq, memory.landmarks, retrieval_targets,
+                                               self.cfg.chunk_size, self.cfg.hsa_top_k, self.fusion_beta)
         if copy_targets is not None:
             self.copy_loss = copy_loss(q, memory.k, copy_targets, self.cfg.chunk_size)
         out, _, _ = hsa_attention(q, memory.k, memory.v, rq, memory.landmarks, self.cfg.hsa_top_k,
@@ -131,6 +135,43 @@ def retrieval_loss(rq: torch.Tensor, landmarks: torch.Tensor, targets: torch.Ten
         scores = scores.masked_fill(~visible[:, None, :], float("-inf"))
     wanted = wanted[:, None].expand(-1, scores.shape[1])
     return F.cross_entropy(scores.flatten(0, 1), wanted.flatten())
+
+
+def fusion_loss(q: torch.Tensor, k: torch.Tensor, rq: torch.Tensor, landmarks: torch.Tensor,
+                targets: torch.Tensor, chunk_size: int, top_k: int,
+                fusion_beta: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the fusion softmax (lse_fusion: landmark score + sum_g beta_g x in-chunk lse_g, over
+    the chunks HSA reads) toward the target chunk, at the positions that name one: -log of the weight HSA
+    gives the target, with the target put in the last of the top_k slots where the landmarks left it out.
+
+    The landmark-only retrieval_loss cannot teach the in-chunk match to tell two chunks apart whose
+    landmarks score alike (two classes' `post`); this loss rewards the heads' match inside the chunk and
+    the betas for it. q (B, T, H, D), k (B, T, H_kv, D), rq (B, T, H_kv, Dl), landmarks (B, N, H_kv, Dl),
+    targets (B, T) int64 (-1 = none), fusion_beta (H,)."""
+    rows, positions = (targets >= 0).nonzero(as_tuple=True)
+    N, H_kv, Dl = landmarks.shape[1:]
+    seen = targets[rows, positions] < positions // chunk_size  # a target the position cannot read is skipped
+    rows, positions = rows[seen], positions[seen]
+    if rows.numel() == 0:
+        return q.sum() * 0 + fusion_beta.sum() * 0
+    H, D = q.shape[2:]
+    visible = torch.arange(N, device=q.device)[None, :] < (positions // chunk_size)[:, None]  # (M, N)
+    scores = torch.einsum("mhd,mnhd->mhn", rq[rows, positions].float(), landmarks[rows].float()) * Dl**-0.5
+    scores = scores.masked_fill(~visible[:, None, :], float("-inf"))  # (M, H_kv, N)
+    kept = min(top_k, N)
+    chosen = scores.detach().topk(kept, dim=-1).indices  # (M, H_kv, K): the chunks HSA reads
+    wanted = targets[rows, positions][:, None, None]
+    missing = ~(chosen == wanted).any(dim=-1)
+    chosen[..., -1] = torch.where(missing, wanted[..., 0], chosen[..., -1])
+    picked = scores.gather(-1, chosen)  # (M, H_kv, K), -inf where fewer than K chunks are visible
+    span = chosen[..., None] * chunk_size + torch.arange(chunk_size, device=q.device)  # (M, H_kv, K, S)
+    keys = k[rows[:, None, None, None], span, torch.arange(H_kv, device=q.device)[None, :, None, None]]
+    queries = q[rows, positions].view(-1, H_kv, H // H_kv, D)  # (M, H_kv, G, D)
+    lse = (torch.einsum("mhgd,mhksd->mhgks", queries.float(), keys.float()) * D**-0.5).logsumexp(dim=-1)
+    beta = fusion_beta.float().view(H_kv, H // H_kv)[None, :, :, None]
+    fused = picked + (beta * lse).sum(dim=2)  # (M, H_kv, K)
+    label = (chosen == wanted).float().argmax(dim=-1)  # (M, H_kv)
+    return F.cross_entropy(fused.flatten(0, 1), label.flatten())
 
 
 def copy_loss(q: torch.Tensor, k: torch.Tensor, targets: torch.Tensor, chunk_size: int) -> torch.Tensor:
@@ -300,7 +341,7 @@ class Transformer(nn.Module):
 
     def forward(self, idx: torch.Tensor, doc_ids: torch.Tensor, targets: torch.Tensor | None = None,
                 retrieval_targets: torch.Tensor | None = None, copy_targets: torch.Tensor | None = None,
-                batch_negatives: bool = False):
+                batch_negatives: bool = False, fusion: bool = False):
         """idx, doc_ids (B, T) with T a multiple of S and every document a whole number of chunks.
 
         Returns logits (B, T, V) and, given targets (B, T) (IGNORE_INDEX = -100 = ignore), the mean
@@ -309,9 +350,10 @@ class Transformer(nn.Module):
         (a chunk index per position, -1 = none), self.retrieval_loss is the mean over HSA layers of
         retrieval_loss (else None; batch_negatives: the other rows' chunks compete too). Given copy_targets
         (B, T) (a row position per position, -1 = none), self.copy_loss is the mean over HSA layers of
-        copy_loss (else None).
+        copy_loss (else None). With fusion and retrieval_targets (an lse_fusion model), self.fusion_loss is
+        the mean over HSA layers of fusion_loss (else None).
         """
-        self.retrieval_loss = self.copy_loss = None
+        self.retrieval_loss = self.copy_loss = self.fusion_loss = None
         if self.encoder is None:
             x = self.dense_hidden(idx)
         else:
@@ -320,7 +362,7 @@ class Transformer(nn.Module):
             for layer in self.upper:
                 if isinstance(layer, HSABlock):
                     x = layer(x, rope, doc_ids, packed, retrieval_targets, copy_targets,
-                              batch_negatives)
+                              batch_negatives, fusion)
                     hsa_layers.append(layer)
                 else:
                     x = layer(x, rope, doc_ids, packed)
@@ -328,6 +370,8 @@ class Transformer(nn.Module):
                 self.retrieval_loss = torch.stack([layer.retrieval_loss for layer in hsa_layers]).mean()
             if copy_targets is not None:
                 self.copy_loss = torch.stack([layer.copy_loss for layer in hsa_layers]).mean()
+            if fusion and retrieval_targets is not None and self.cfg.lse_fusion:
+                self.fusion_loss = torch.stack([layer.fusion_loss for layer in hsa_layers]).mean()
         logits = self.logits(x)
         if targets is None:
             return logits, None

@@ -11,9 +11,10 @@
 #   (session 26: R1 so, to be shippable from one call; R0 code-only as its control; SEED: the stretch's seed)
 # `one` builds the corpus before the stretch's clock starts, so a cold and a warm machine train alike long
 # (session 26's R0 trained 940 steps against R1's 760: the warm machine skipped the build inside the window).
-# Session 27's pair, from R1 (resources/model as committed), an arm a call:
+# Session 26 staged a pair from R1 on the renames (R3 SHARE=0.5 against R4 SHARE=0, SEED=64); session 27 ran
+# instead, from R1 (resources/model as committed), an arm a call, the fusion loss against R1's recipe:
+#   A=L1 SHARE=0.5 SEED=64 FUSIONW=1 bash benchmarks/gpu/session25_rename.sh one
 #   A=R3 SHARE=0.5 SEED=64 bash benchmarks/gpu/session25_rename.sh one
-#   A=R4 SHARE=0 SEED=64 bash benchmarks/gpu/session25_rename.sh one
 S=$(date +%s)
 export TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 K=single,multikey,multikey,multivalue,multiquery,multiquery,vartrack,vartrack
@@ -28,7 +29,7 @@ else
   PAIR_S=$((${CALL_S:-560} - ($(date +%s) - S))) bash benchmarks/gpu/session11_pair.sh \
     "R1 62 0.3 330 1e-4 0.45 0.45 $K 2" "R0 62 0.3 330 1e-4 0.45 0.45 $K 2" "$C RENAME=${SHARE:-0.5}" "$C"
 fi
-for n in R1 R0; do
+for n in ${A:-R1} R0; do
   [ -f .train/logs/$n.jsonl ] && grep -h '"step"' .train/logs/$n.jsonl | tail -1 | cut -c1-200
 done
 echo "wall $(( $(date +%s) - S )) s"

@@ -10,6 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from kernels.hsa.reference import hsa_reference
 from model import checkpoint, train_loss
 from model.config import ModelConfig
 from model.data.corpus import Corpus, find_sources
@@ -18,7 +19,7 @@ from model.tokenizer import Tokenizer
 from model.train import Trainer, main, parse_args
 from model.train_schedule import Curriculum, LearningRate, Plan
 from model.train_variants import count_params, variant_config
-from model.transformer import Transformer, copy_loss, pack_documents, retrieval_loss
+from model.transformer import Transformer, copy_loss, fusion_loss, pack_documents, retrieval_loss
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 TINY = ["--preset", "hsa-tiny", "--seq-len", "256,512", "--batch-tokens", "512", "--warmup-steps", "2",
@@ -152,9 +153,10 @@ def test_batch_negatives_rank_the_target_against_every_chunk_of_the_other_rows()
     (["--retrieval-weight", "1"], 4),  # the chunk choice
     (["--retrieval-weight", "1", "--retrieval-negatives", "batch"], 4),  # against the whole batch's chunks
     (["--retrieval-weight", "1", "--copy-weight", "1"], 5),  # the reading inside the chunk
+    (["--retrieval-weight", "1", "--fusion-weight", "1", "--lse-fusion"], 6),  # the chunks' fused weights
 ])
 def test_supervision_lowers_its_loss_on_a_fixed_batch(corpus_dir, tmp_path, flags, part):
-    # part: train_step's retrieval loss (4) or copy loss (5), and the batch tensor that supervises it
+    # part: train_step's retrieval (4), copy (5) or fusion loss (6); batch[4] supervises 4 and 6, batch[5] 5
     torch.manual_seed(0)
     args = parse_args(["--out", str(tmp_path / "run"), "--corpus", str(corpus_dir), "--lr", "3e-3", *TINY,
                        "--seq-len", "512", "--batch-tokens", "2048", "--task-share", "1", "--qa-share", "0",
@@ -162,7 +164,7 @@ def test_supervision_lowers_its_loss_on_a_fixed_batch(corpus_dir, tmp_path, flag
     trainer = Trainer(args)
     batch, _ = trainer.prefetcher.next()
     trainer.prefetcher.close()
-    assert (batch[part] >= 0).any()
+    assert (batch[{4: 4, 5: 5, 6: 4}[part]] >= 0).any()
     losses = [float(trainer.train_step(batch)[part]) for _ in range(8)]
     assert losses[-1] < losses[0] * 0.7, losses
 
@@ -180,6 +182,39 @@ def test_the_training_step_ranks_against_the_batch_when_asked(corpus_dir, tmp_pa
         trainer.prefetcher.close()
         first[negatives] = float(trainer.train_step(batch)[4])
     assert first["batch"] > first["row"] + 0.3  # an untrained model: three more rows of chunks to lose among
+
+
+def test_fusion_loss_is_minus_log_of_the_weight_hsa_gives_the_target_chunk():
+    torch.manual_seed(0)
+    B, T, H, D, Dl, top_k = 1, 512, 4, 8, 8, 3
+    q, k, v = torch.randn(B, T, H, D), torch.randn(B, T, 1, D), torch.randn(B, T, 1, D)
+    rq, landmarks = torch.randn(B, T, 1, Dl), torch.randn(B, T // 64, 1, Dl)
+    beta = torch.tensor([0.5, -0.2, 1.0, 0.3])
+    _, indices, weights = hsa_reference(q, k, v, rq, landmarks, top_k, fusion_beta=beta)
+    t = 500  # sees chunks 0-6, reads three of them
+    targets = torch.full((B, T), -1)
+    for slot in range(top_k):
+        targets[0, t] = indices[0, t, 0, slot]
+        loss = fusion_loss(q, k, rq, landmarks, targets, 64, top_k, beta)
+        torch.testing.assert_close(loss, -weights[0, t, 0, slot].log())
+    # a chunk the landmarks left out competes in the last slot, in place of the third chunk read
+    unread = next(c for c in range(7) if c not in indices[0, t, 0].tolist())
+    slots = indices[0, t, 0, :2].tolist() + [unread]
+    fused = torch.stack([rq[0, t, 0] @ landmarks[0, c, 0] / Dl**0.5
+                         + (beta * (q[0, t] @ k[0, c * 64:(c + 1) * 64, 0].T / D**0.5).logsumexp(-1)).sum()
+                         for c in slots])
+    targets[0, t] = unread
+    torch.testing.assert_close(fusion_loss(q, k, rq, landmarks, targets, 64, top_k, beta),
+                               -fused.log_softmax(-1)[2])
+    assert fusion_loss(q, k, rq, landmarks, torch.full((B, T), -1), 64, top_k, beta) == 0
+
+
+def test_fusion_weight_needs_retrieval_supervision_and_a_fused_model(corpus_dir, tmp_path):
+    for flags in (["--retrieval-weight", "1"], ["--lse-fusion"]):
+        args = parse_args(["--out", str(tmp_path / "run"), "--corpus", str(corpus_dir), *TINY,
+                           "--fusion-weight", "1", *flags])
+        with pytest.raises(SystemExit, match="--fusion-weight needs --retrieval-weight above 0 and a model"):
+            Trainer(args)
 
 
 def test_copy_loss_is_the_heads_attention_share_on_the_source_token():
