@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from benchmarks import compare_code
 from benchmarks.eval_code import chunk_lines, defined_names, main
 from model.chunk_runs import top_run
 
@@ -78,6 +79,8 @@ def test_cpu_smoke_scores_both_kinds(tiny_model_dir, corpus_dir, tmp_path):
         assert {str(c) for key, c in sample["chunks"] if key == sample["target"]} == set(sample["lines"])
     for sample in by_kind["which"]:
         assert sample["correct"] == (sample["got"].strip() == sample["expected"])
+    # the result file is what compare_code reads: one model against itself differs nowhere
+    assert compare_code.main([f"a={out.with_suffix('.json')}", f"b={out.with_suffix('.json')}"]) == 0
 
 
 def test_passage_questions_are_scored_by_the_sentence_they_ask_for(tiny_model_dir, corpus_dir,
