@@ -15,6 +15,9 @@
 # instead, from R1 (resources/model as committed), an arm a call, the fusion loss against R1's recipe:
 #   A=L1 SHARE=0.5 SEED=64 FUSIONW=1 bash benchmarks/gpu/session25_rename.sh one
 #   A=R3 SHARE=0.5 SEED=64 bash benchmarks/gpu/session25_rename.sh one
+# Staged for session 28 (docs/lab-notes.md, session 27's last entry), from R1, an arm a call:
+#   CODE_ONLY= A=X1 SHARE=0.5 SEED=64 SEQ=65536 QPR=64 bash benchmarks/gpu/session25_rename.sh one   # 64K rows
+#   A=X2 SHARE=0.5 SEED=64 SPARSEK=32 bash benchmarks/gpu/session25_rename.sh one   # 32 chunks a layer
 S=$(date +%s)
 export TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 K=single,multikey,multikey,multivalue,multiquery,multiquery,vartrack,vartrack
