@@ -72,11 +72,13 @@ def compare(models: dict[str, dict[tuple, bool]]) -> str:
             raise SystemExit(f"{name} was asked other questions than {names[0]} ({shared} of "
                              f"{len(reference)} in common): compare results of one corpus build and seeds")
     seeds = sorted({key[0] for key in reference})
-    kinds = [k for k in KIND_NAMES if any(key[3] == k for key in reference)]
+    asked = {key[3] for key in reference}
+    kinds = [k for k in KIND_NAMES if k in asked] + sorted(asked - KIND_NAMES.keys())
     lines = []
     for kind in kinds:
         keys = [key for key in reference if key[3] == kind]
-        lines += [f"### {KIND_NAMES[kind]} ({len(keys)} questions, seeds {', '.join(map(str, seeds))})", "",
+        title = f"{KIND_NAMES.get(kind, kind)} ({len(keys)} questions, seeds {', '.join(map(str, seeds))})"
+        lines += [f"### {title}", "",
                   f"| model | right | per seed | only this / only {names[0]} | sign test p |",
                   "|---|---|---|---|---|"]
         for name in names:

@@ -87,7 +87,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="share of the steps after the warm-up that read with --short-window")
     p.add_argument("--seq-len", default="4096,8192,16384", help="training lengths, shortest first")
     p.add_argument("--full-share", type=float, default=0.25, help="share of the plan in the full-k warm-up")
-    p.add_argument("--sparse-top-k", type=int, default=0, help="top-k after the warm-up (0: the model's)")
+    p.add_argument("--sparse-top-k", type=int, default=0,
+                   help="top-k after the warm-up, and the model's own from then on (its config.json reads as "
+                        "many chunks as it trained with; 0: the model's)")
     p.add_argument("--batch-tokens", type=int, default=131072)
     p.add_argument("--micro-tokens", type=int, default=131072, help="tokens per forward (grad accumulation)")
     p.add_argument("--lr", type=float, default=2e-3)
@@ -180,6 +182,8 @@ class Trainer:
             raise SystemExit(str(e)) from None
         if continues_centred(args):  # a calibrated start keeps its centre (model/calibrate.py)
             self.cfg = dataclasses.replace(self.cfg, landmark_center=True)
+        if args.sparse_top_k:  # read at inference as trained
+            self.cfg = dataclasses.replace(self.cfg, hsa_top_k=args.sparse_top_k)
         self.curriculum = Curriculum(tuple(int(n) for n in args.seq_len.split(",")), args.full_share,
                                      args.sparse_top_k)
         self.curriculum.validate(self.cfg)
@@ -222,9 +226,12 @@ class Trainer:
         if not self.args.resume:
             if self.args.init is not None:
                 model, _ = checkpoint.load(self.args.init, device=str(self.device))
-                if model.cfg.to_dict() != self.cfg.to_dict():
+                # the chunks read per layer are a setting, not a weight: a start that read 8 may go on with 32
+                if {**model.cfg.to_dict(), "hsa_top_k": 0} != {**self.cfg.to_dict(), "hsa_top_k": 0}:
                     raise SystemExit(f"--init: {self.args.init} holds a different model than "
                                      "--preset/--variant")
+                if not self.args.sparse_top_k:
+                    self.cfg.hsa_top_k = model.cfg.hsa_top_k  # go on reading as many as the start did
                 self.model.load_state_dict(model.state_dict())
                 self.event("init", source=str(self.args.init))
             return None
@@ -299,7 +306,7 @@ class Trainer:
         answered = answer.sum().clamp_min(1)
         supervise = self.args.retrieval_weight > 0 and self.cfg.attention == "hsa"
         copying = self.args.copy_weight > 0 and self.cfg.attention == "hsa"
-        fusing = supervise and self.args.fusion_weight > 0 and self.cfg.lse_fusion
+        fusing = supervise and self.args.fusion_weight > 0  # __init__ refused it without lse_fusion
         n_copies = (copies >= 0).sum().clamp_min(1)
         n_wanted = (wanted >= 0).sum().clamp_min(1)
         per_micro = max(1, self.args.micro_tokens // idx.shape[1])
@@ -435,7 +442,7 @@ class Trainer:
         copy_loss = round(float(losses[n + 2 * m:n + 3 * m].mean()), 4) if m and self.args.copy_weight \
             else None
         fusion = {"fusion_loss": round(float(losses[n + 3 * m:].mean()), 4)} \
-            if m and self.args.fusion_weight and self.cfg.lse_fusion else {}
+            if m and self.args.fusion_weight else {}
         waited = self.prefetcher.waited - window["waited"]
         self.event("step", loss=round(float(losses[:n].mean()), 4), answer_loss=answer_loss,
                    retrieval_loss=retrieval_loss, copy_loss=copy_loss, lr=round(lr, 6),

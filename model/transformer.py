@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from kernels.hsa import hsa_attention
+from kernels.hsa.reference import fused_scores
 from model.config import ModelConfig
 from model.layers import Attention, KVCache, MoE, RMSNorm, Rotary, make_ffn
 
@@ -110,6 +111,16 @@ class HSABlock(nn.Module):
         return self.mix(x, out)
 
 
+def row_scores(rq: torch.Tensor, landmarks: torch.Tensor, rows: torch.Tensor, positions: torch.Tensor,
+               chunk_size: int) -> torch.Tensor:
+    """(M, H_kv, N) fp32 scores HSA ranks chunks by (rq . landmark / sqrt(Dl)) at the M (row, position)
+    pairs, over their own row's chunks; -inf where a chunk is not visible to the position."""
+    N, Dl = landmarks.shape[1], landmarks.shape[-1]
+    visible = torch.arange(N, device=rq.device)[None, :] < (positions // chunk_size)[:, None]  # (M, N)
+    scores = torch.einsum("mhd,mnhd->mhn", rq[rows, positions].float(), landmarks[rows].float()) * Dl**-0.5
+    return scores.masked_fill(~visible[:, None, :], float("-inf"))
+
+
 def retrieval_loss(rq: torch.Tensor, landmarks: torch.Tensor, targets: torch.Tensor, chunk_size: int,
                    batch_negatives: bool = False):
     """Cross-entropy of the chunk choice at the positions that name a target chunk: rq (B, T, H_kv, Dl),
@@ -121,18 +132,17 @@ def retrieval_loss(rq: torch.Tensor, landmarks: torch.Tensor, targets: torch.Ten
     if rows.numel() == 0:
         return rq.sum() * 0
     B, N = landmarks.shape[:2]
-    scale = landmarks.shape[-1] ** -0.5
-    visible = torch.arange(N, device=rq.device)[None, :] < (positions // chunk_size)[:, None]  # (M, N)
     wanted = targets[rows, positions]
     if batch_negatives and B > 1:
+        scale = landmarks.shape[-1] ** -0.5
+        visible = torch.arange(N, device=rq.device)[None, :] < (positions // chunk_size)[:, None]  # (M, N)
         scores = torch.einsum("mhd,bnhd->mhbn", rq[rows, positions].float(), landmarks.float()) * scale
         own = rows[:, None] == torch.arange(B, device=rq.device)[None, :]  # (M, B)
         allowed = ~own[:, :, None] | visible[:, None, :]  # (M, B, N): another row's chunks are all visible
         scores = scores.masked_fill(~allowed[:, None], float("-inf")).flatten(2)
         wanted = rows * N + wanted
     else:
-        scores = torch.einsum("mhd,mnhd->mhn", rq[rows, positions].float(), landmarks[rows].float()) * scale
-        scores = scores.masked_fill(~visible[:, None, :], float("-inf"))
+        scores = row_scores(rq, landmarks, rows, positions, chunk_size)
     wanted = wanted[:, None].expand(-1, scores.shape[1])
     return F.cross_entropy(scores.flatten(0, 1), wanted.flatten())
 
@@ -149,15 +159,11 @@ def fusion_loss(q: torch.Tensor, k: torch.Tensor, rq: torch.Tensor, landmarks: t
     the betas for it. q (B, T, H, D), k (B, T, H_kv, D), rq (B, T, H_kv, Dl), landmarks (B, N, H_kv, Dl),
     targets (B, T) int64 (-1 = none), fusion_beta (H,)."""
     rows, positions = (targets >= 0).nonzero(as_tuple=True)
-    N, H_kv, Dl = landmarks.shape[1:]
-    seen = targets[rows, positions] < positions // chunk_size  # a target the position cannot read is skipped
-    rows, positions = rows[seen], positions[seen]
     if rows.numel() == 0:
         return q.sum() * 0 + fusion_beta.sum() * 0
+    N, H_kv = landmarks.shape[1:3]
     H, D = q.shape[2:]
-    visible = torch.arange(N, device=q.device)[None, :] < (positions // chunk_size)[:, None]  # (M, N)
-    scores = torch.einsum("mhd,mnhd->mhn", rq[rows, positions].float(), landmarks[rows].float()) * Dl**-0.5
-    scores = scores.masked_fill(~visible[:, None, :], float("-inf"))  # (M, H_kv, N)
+    scores = row_scores(rq, landmarks, rows, positions, chunk_size)  # (M, H_kv, N)
     kept = min(top_k, N)
     chosen = scores.detach().topk(kept, dim=-1).indices  # (M, H_kv, K): the chunks HSA reads
     wanted = targets[rows, positions][:, None, None]
@@ -168,8 +174,7 @@ def fusion_loss(q: torch.Tensor, k: torch.Tensor, rq: torch.Tensor, landmarks: t
     keys = k[rows[:, None, None, None], span, torch.arange(H_kv, device=q.device)[None, :, None, None]]
     queries = q[rows, positions].view(-1, H_kv, H // H_kv, D)  # (M, H_kv, G, D)
     lse = (torch.einsum("mhgd,mhksd->mhgks", queries.float(), keys.float()) * D**-0.5).logsumexp(dim=-1)
-    beta = fusion_beta.float().view(H_kv, H // H_kv)[None, :, :, None]
-    fused = picked + (beta * lse).sum(dim=2)  # (M, H_kv, K)
+    fused = fused_scores(picked, lse.flatten(1, 2), fusion_beta)  # (M, H_kv, K), as hsa_reference fuses
     label = (chosen == wanted).float().argmax(dim=-1)  # (M, H_kv)
     return F.cross_entropy(fused.flatten(0, 1), label.flatten())
 

@@ -37,8 +37,8 @@
 # Session 25: RENAME (--rename-share, default 0: code-question rows whose package's classes are renamed).
 # Session 26: CODE_ONLY evaluates the code questions on seeds 0-4 (400 lookups, ~40 s on the warm GPU).
 # Session 27: FUSIONW (--fusion-weight, default 0: the fusion softmax's cross-entropy toward the retrieval target).
-# SPARSEK (--sparse-top-k: chunks read per HSA layer in training; the new model's config.json then reads as many,
-# so its evaluations and the model that comes back read what it was trained with).
+# SPARSEK (--sparse-top-k: chunks read per HSA layer in training; model.train writes it into the new model's
+# config.json, so its evaluations and the model that comes back read what it was trained with).
 SEQ=${SEQ:-16384}; QPR=${QPR:-16}; BUDGET=${BUDGET:-575}; PART=${PART:-x}; UPPER='upper\.|encoder\.'; TRAIN_ONLY=${TRAIN_ONLY-$UPPER}
 INIT=${INIT:-resources/model}
 NAME=$1; SEED=$2; PASSAGES=$3; UNTIL=$4; LR=$5; TASKS=${6:-0.3}; QA=${7:-0.6}
@@ -60,7 +60,6 @@ python3 -m model.train --corpus .train/corpus --init $INIT --until $((S+UNTIL)) 
 cp .train/$NAME/log.jsonl $L/$NAME.jsonl
 echo "trained $(( $(date +%s) - S )) s"
 python3 -m model.calibrate --model $M --corpus .train/corpus >> $L/$NAME.out 2>&1
-[ -n "$SPARSEK" ] && python3 -c "import json; p='$M/config.json'; c=json.load(open(p)); c['hsa_top_k']=$SPARSEK; open(p, 'w').write(json.dumps(c, indent=2, sort_keys=True))"
 tail -n 1 $L/$NAME.out
 else
 M=$INIT; : > $L/$NAME.jsonl; : > $L/$NAME.out

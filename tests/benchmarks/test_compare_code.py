@@ -31,6 +31,15 @@ def test_counts_per_seed_and_pairs_each_model_with_the_first(tmp_path, capsys):
     assert out.read_text().strip() == table.strip()
 
 
+def test_a_kind_it_has_no_name_for_is_shown_under_its_own(tmp_path, capsys):
+    write_results(tmp_path / "a.json", 0, [True] * 6)
+    results = json.loads((tmp_path / "a.json").read_text())
+    results["samples"][0]["kind"] = "why"
+    (tmp_path / "a.json").write_text(json.dumps(results))
+    assert main([f"a={tmp_path}/a.json"]) == 0
+    assert "### why (1 questions, seeds 0)" in capsys.readouterr().out
+
+
 def test_the_sign_test_is_exact_and_two_sided():
     assert sign_test(0, 0) == 1.0
     assert sign_test(5, 0) == pytest.approx(2 / 32)

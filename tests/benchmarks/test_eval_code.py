@@ -49,7 +49,7 @@ def test_a_name_defined_twice_in_a_package_lists_both_places():
     assert defined["RBFKernel.scale"] == [("b#1", 7), ("b#1", 11)]  # a property and its setter
 
 
-def test_cpu_smoke_scores_both_kinds(tiny_model_dir, corpus_dir, tmp_path):
+def test_cpu_smoke_scores_both_kinds(tiny_model_dir, corpus_dir, tmp_path, capsys):
     out = tmp_path / "code.md"
     assert main(["--model", str(tiny_model_dir), "--corpus", str(corpus_dir), "--cpu-smoke",
                  "--questions", "2", "--weights", "--out", str(out)]) == 0
@@ -80,7 +80,11 @@ def test_cpu_smoke_scores_both_kinds(tiny_model_dir, corpus_dir, tmp_path):
     for sample in by_kind["which"]:
         assert sample["correct"] == (sample["got"].strip() == sample["expected"])
     # the result file is what compare_code reads: one model against itself differs nowhere
+    capsys.readouterr()
     assert compare_code.main([f"a={out.with_suffix('.json')}", f"b={out.with_suffix('.json')}"]) == 0
+    table = capsys.readouterr().out
+    assert "### definition lookup (2 questions, seeds 0)" in table
+    assert table.count("| 0 / 0 | 1.00 |") == 2  # both kinds
 
 
 def test_passage_questions_are_scored_by_the_sentence_they_ask_for(tiny_model_dir, corpus_dir,

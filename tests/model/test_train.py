@@ -298,6 +298,18 @@ def test_init_starts_a_new_run_from_trained_weights(corpus_dir, tmp_path):
               *plan, "--variant", "dense"])
 
 
+def test_sparse_top_k_is_what_the_exported_model_reads_and_a_later_stretch_keeps(corpus_dir, tmp_path):
+    plan = ["--corpus", str(corpus_dir), *TINY, "--seq-len", "512", "--batch-tokens", "512",
+            "--full-share", "0", "--max-steps", "1"]
+    main(["--out", str(tmp_path / "first"), *plan])  # hsa-tiny reads 2 chunks a layer
+    main(["--out", str(tmp_path / "wide"), "--init", str(tmp_path / "first" / "model"),
+          "--sparse-top-k", "3", *plan])
+    main(["--out", str(tmp_path / "on"), "--init", str(tmp_path / "wide" / "model"), *plan])
+    for run, top_k in (("first", 2), ("wide", 3), ("on", 3)):
+        assert [r["top_k"] for r in events(tmp_path / run, "step")] == [top_k]
+        assert checkpoint.load(tmp_path / run / "model")[0].cfg.hsa_top_k == top_k
+
+
 def test_a_deadline_before_the_first_step_still_leaves_a_resumable_run(corpus_dir, tmp_path):
     main(["--out", str(tmp_path / "run"), "--corpus", str(corpus_dir), "--until", str(time.time()), *TINY])
     assert events(tmp_path / "run", "end")[0]["step"] == 0 and not steps_logged(tmp_path / "run")
