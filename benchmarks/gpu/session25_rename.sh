@@ -18,6 +18,8 @@
 # Staged for session 28 (docs/lab-notes.md, session 27's last entry), from R1, an arm a call:
 #   CODE_ONLY= A=X1 SHARE=0.5 SEED=64 SEQ=65536 QPR=64 bash benchmarks/gpu/session25_rename.sh one   # 64K rows
 #   A=X2 SHARE=0.5 SEED=64 SPARSEK=32 bash benchmarks/gpu/session25_rename.sh one   # 32 chunks a layer
+# Session 28 ran X1 code-only (without CODE_ONLY=), X2, then the retrieval loss at four times its weight:
+#   A=X3 SHARE=0.5 SEED=64 RETW=4 bash benchmarks/gpu/session25_rename.sh one
 S=$(date +%s)
 export TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 K=single,multikey,multikey,multivalue,multiquery,multiquery,vartrack,vartrack
