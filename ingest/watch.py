@@ -1,9 +1,11 @@
-"""Keep a project fresh while its files change: one watchdog observer for all roots.
+"""Keep a project fresh while its files change: one folder watch for all roots.
 
-The watchdog handler only enqueues paths. A worker thread waits until events have been quiet for the
-debounce interval, then for each path confirms a real change by content hash, re-parses it, removes it
-(deleted, or moved away) or adds it (created, or moved here), and tells subscribers through plain
-callbacks with `WatchEvent` records. A changed `.gitignore` triggers a full rescan of the project.
+On Linux the watch is `ingest.inotify.FolderWatch`, which leaves the folders a scan ignores unwatched;
+elsewhere a watchdog observer. Either only enqueues paths. A worker thread waits until events have been
+quiet for the debounce interval, then for each path confirms a real change by content hash, re-parses it,
+removes it (deleted, or moved away) or adds it (created, or moved here), and tells subscribers through
+plain callbacks with `WatchEvent` records. A changed `.gitignore`, or events the system dropped, trigger a
+full rescan of the project (and, on Linux, of the folders watched).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import errno
 import logging
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -21,6 +24,7 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from ingest.inotify import FolderWatch
 from ingest.paths import project_db_path
 from ingest.pipeline import FileProcessor
 from ingest.scan import DEFAULT_SIZE_LIMIT, IgnoreRules, Root, ScanEntry, resolve_roots, scan, scan_file
@@ -81,6 +85,7 @@ class Watcher:
         size_limit: int = DEFAULT_SIZE_LIMIT,
         debounce_s: float = 0.3,
         db_path: str | os.PathLike[str] | None = None,
+        backend: str | None = None,
         **processor_options,
     ):
         self.roots: list[Root] = resolve_roots(paths)
@@ -93,7 +98,9 @@ class Watcher:
         self._last_event = 0.0
         self._wake = threading.Condition()
         self._stopping = False
+        self.backend = backend or ("inotify" if sys.platform.startswith("linux") else "watchdog")
         self._observer = Observer()
+        self._folders: FolderWatch | None = None  # the inotify backend's watch
         self._worker: threading.Thread | None = None
         self._rules = IgnoreRules()
         self.error: Exception | None = None  # set when the watch could not begin (database, missing root)
@@ -111,33 +118,45 @@ class Watcher:
 
     def start(self) -> None:
         """Begin watching; WatchError when the system refuses (nothing is then left running)."""
-        handler = _EnqueueHandler(self._enqueue)
-        scheduled: set[str] = set()
-        try:
-            for root in self.roots:
-                folder = str(root.path.parent if root.is_file else root.path)
-                if folder not in scheduled:
-                    scheduled.add(folder)
-                    self._observer.schedule(handler, folder, recursive=not root.is_file)
-            self._observer.start()  # before the catch-up scan, so nothing that changes meanwhile is missed
+        folders: dict[str, bool] = {}  # folder -> recursive; a file root's folder is watched alone
+        for root in self.roots:
+            folders.setdefault(str(root.path.parent if root.is_file else root.path), not root.is_file)
+        try:  # before the catch-up scan, so nothing that changes meanwhile is missed
+            if self.backend == "inotify":
+                self._folders = FolderWatch(
+                    list(folders.items()), self._enqueue, self._wanted, self._overflowed
+                )
+                self._folders.start()
+            else:
+                handler = _EnqueueHandler(self._enqueue)
+                for folder, recursive in folders.items():
+                    self._observer.schedule(handler, folder, recursive=recursive)
+                self._observer.start()
         except OSError as exc:
-            self._observer.stop()
-            if self._observer.is_alive():
-                self._observer.join()
+            self._stop_watch()
             raise watch_refusal(self.roots[0].path, exc) from exc
         self._worker = threading.Thread(target=self._run, name="folio-watch", daemon=True)
         self._worker.start()
 
     def stop(self) -> None:
         """Stop watching; returns after the worker has finished the change it was applying."""
-        self._observer.stop()
+        self._stop_watch()
         with self._wake:
             self._stopping = True
             self._wake.notify_all()
-        if self._observer.is_alive():
-            self._observer.join()
         if self._worker is not None:
             self._worker.join()
+
+    def watched_folders(self) -> list[str]:
+        """The folders the system watches for this project now (the inotify backend only; else [])."""
+        return self._folders.watched if self._folders is not None else []
+
+    def _stop_watch(self) -> None:
+        if self._folders is not None:
+            self._folders.stop()
+        self._observer.stop()
+        if self._observer.is_alive():
+            self._observer.join()
 
     def __enter__(self) -> Watcher:
         self.start()
@@ -146,13 +165,25 @@ class Watcher:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    # the watchdog thread ----------------------------------------------------------------------------
+    # the watch's thread -----------------------------------------------------------------------------
 
     def _enqueue(self, path: str) -> None:
         with self._wake:
             self._pending.add(path)
             self._last_event = time.monotonic()
             self._wake.notify_all()
+
+    def _overflowed(self) -> None:
+        """The system dropped events: compare the whole project again ("" is not a path, it asks for that)."""
+        self._enqueue("")
+
+    def _wanted(self, folder: str) -> bool:
+        """Whether a scan would walk `folder`, so that it has to be watched."""
+        located = self._locate(folder)
+        if located is None:
+            return False
+        index, relpath = located
+        return not self._rules.ignores(self.roots[index], relpath, is_dir=True)
 
     # the worker thread ------------------------------------------------------------------------------
 
@@ -204,9 +235,11 @@ class Watcher:
         events: list[WatchEvent] = []
         try:
             with processor.store.batch():
-                if any(os.path.basename(path) == ".gitignore" for path in batch):
+                if "" in batch or any(os.path.basename(path) == ".gitignore" for path in batch):
                     self._rules = IgnoreRules()  # ignore rules changed: the set of files may have too
                     events = self._resync(processor, root_ids)
+                    if self._folders is not None:
+                        self._folders.refresh()  # and so may the set of folders to watch
                 else:
                     for path in sorted(batch):
                         events.extend(self._apply_path(path, processor, root_ids))

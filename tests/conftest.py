@@ -52,18 +52,28 @@ def cli_env(folio_home: Path, tiny_model_dir: Path) -> dict[str, str]:
 
 @pytest.fixture
 def refuse_watches(monkeypatch: pytest.MonkeyPatch):
-    """refuse_watches(code): from then on inotify answers every new watch as a system at one of its limits
-    does (-1 and errno ENOSPC: watches; EMFILE: instances), through watchdog's own call."""
+    """refuse_watches(code, after=0): from then on inotify answers every new watch after the first `after` as
+    a system at one of its limits does (errno ENOSPC: watches; EMFILE: instances), through the libc call of
+    both watch backends (ingest.inotify's and watchdog's)."""
 
-    def refuse_with(code: int = errno.ENOSPC) -> None:
+    def refuse_with(code: int = errno.ENOSPC, after: int = 0) -> None:
         import ctypes
 
         from watchdog.observers import inotify_c
 
-        def refuse(fd, path, mask):
+        from ingest import inotify
+
+        granted = [0]
+        add_watch = inotify._libc.inotify_add_watch
+
+        def limited(fd, path, mask):
+            if granted[0] < after:
+                granted[0] += 1
+                return add_watch(fd, path, mask)
             ctypes.set_errno(code)
             return -1
 
-        monkeypatch.setattr(inotify_c, "inotify_add_watch", refuse)
+        monkeypatch.setattr(inotify._libc, "inotify_add_watch", limited)
+        monkeypatch.setattr(inotify_c, "inotify_add_watch", limited)
 
     return refuse_with

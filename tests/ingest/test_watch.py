@@ -201,3 +201,121 @@ def test_a_refused_watch_names_the_limit_and_leaves_the_project_as_it_was(projec
     assert watcher._worker is None and not watcher._observer.is_alive()  # nothing left running
     assert stored_text(project, "pkg/a.py") == before
     assert stored_text(project, "notes.md") == "notes.md\n# Notes\n"  # untouched until it is read again
+
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the inotify backend is Linux's")
+
+
+def watcher_on(root: Path) -> tuple[Watcher, Recorder]:
+    recorder = Recorder()
+    watcher = Watcher([root], debounce_s=0.15)
+    watcher.subscribe(recorder)
+    return watcher, recorder
+
+
+def relative(watcher: Watcher, root: Path) -> list[str]:
+    return sorted(Path(os.path.relpath(folder, root)).as_posix() for folder in watcher.watched_folders())
+
+
+@linux_only
+def test_ignored_folders_take_no_watch_so_a_low_limit_still_watches_the_project(project: Path,
+                                                                               refuse_watches) -> None:
+    for i in range(40):  # what a JavaScript project, a repository and a build leave beside the sources
+        (project / "node_modules" / f"dep{i}" / "lib").mkdir(parents=True)
+    (project / ".git" / "objects" / "ab").mkdir(parents=True)
+    (project / "build" / "out").mkdir(parents=True)
+    (project / ".gitignore").write_text("*.log\nbuild/\n")
+    (project / "env" / "lib" / "site-packages").mkdir(parents=True)
+    (project / "env" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    refuse_watches(errno.ENOSPC, after=2)  # the project's own folders, and not one more
+    watcher, recorder = watcher_on(project)
+    with watcher:
+        assert watcher.ready.wait(15)
+        assert relative(watcher, project) == [".", "pkg"]
+        (project / "pkg" / "a.py").write_text("def a():\n    return 1\n")
+        recorder.wait_for(WatchEvent("pkg/a.py", "changed"))
+
+
+@linux_only
+def test_a_folder_made_later_is_watched_and_an_ignored_one_is_not(project: Path) -> None:
+    watcher, recorder = watcher_on(project)
+    with watcher:
+        assert watcher.ready.wait(15)
+        (project / "new" / "deeper").mkdir(parents=True)
+        (project / "new" / "deeper" / "x.py").write_text("def x():\n    pass\n")
+        recorder.wait_for(WatchEvent("new/deeper/x.py", "added"))
+        (project / "new" / "deeper" / "x.py").write_text("def x():\n    return 2\n")
+        recorder.wait_for(WatchEvent("new/deeper/x.py", "changed"))
+        (project / "node_modules" / "dep" / "lib").mkdir(parents=True)
+        (project / "node_modules" / "dep" / "lib" / "index.py").write_text("def y():\n    pass\n")
+        (project / "notes.md").write_text("# Notes, later\n")
+        recorder.wait_for(WatchEvent("notes.md", "changed"))
+        time.sleep(SETTLE_S)
+        assert relative(watcher, project) == [".", "new", "new/deeper", "pkg"]
+    assert not any(e.path.startswith("node_modules") for e in recorder.events)
+
+
+@linux_only
+def test_a_folder_renamed_in_the_project_is_watched_at_its_new_place(project: Path) -> None:
+    watcher, recorder = watcher_on(project)
+    with watcher:
+        assert watcher.ready.wait(15)
+        os.rename(project / "pkg", project / "lib")
+        recorder.wait_for(WatchEvent("pkg/a.py", "removed"), WatchEvent("lib/a.py", "added"))
+        (project / "lib" / "a.py").write_text("def a():\n    return 3\n")
+        recorder.wait_for(WatchEvent("lib/a.py", "changed"))
+        assert relative(watcher, project) == [".", "lib"]
+    assert stored_text(project, "lib/a.py") == "lib/a.py\ndef a():\n    return 3\n"
+
+
+@linux_only
+def test_a_folder_no_longer_ignored_is_read_and_then_watched(project: Path) -> None:
+    (project / "generated" / "sub").mkdir(parents=True)
+    (project / "generated" / "sub" / "gen.py").write_text("def gen():\n    pass\n")
+    (project / ".gitignore").write_text("*.log\ngenerated/\n")
+    watcher, recorder = watcher_on(project)
+    with watcher:
+        assert watcher.ready.wait(15)
+        assert relative(watcher, project) == [".", "pkg"]
+        (project / ".gitignore").write_text("*.log\n")
+        recorder.wait_for(WatchEvent("generated/sub/gen.py", "added"))
+        (project / "generated" / "sub" / "gen.py").write_text("def gen():\n    return 4\n")
+        recorder.wait_for(WatchEvent("generated/sub/gen.py", "changed"))
+        assert relative(watcher, project) == [".", "generated", "generated/sub", "pkg"]
+
+
+@linux_only
+def test_events_the_system_dropped_are_caught_up_by_a_rescan(project: Path) -> None:
+    from ingest.inotify import IN_Q_OVERFLOW
+
+    watcher, recorder = watcher_on(project)
+    with watcher:
+        assert watcher.ready.wait(15)
+        folders = watcher._folders
+        folders.changed = lambda path: None  # the kernel's queue is full: these events are lost
+        (project / "lost.md").write_text("# Written while the queue overflowed\n")
+        time.sleep(SETTLE_S)
+        folders.changed = watcher._enqueue
+        folders._event(-1, IN_Q_OVERFLOW, b"")  # what the kernel then reports
+        recorder.wait_for(WatchEvent("lost.md", "added"))
+
+
+def test_stopping_twice_at_once_closes_nothing_twice(project: Path) -> None:
+    watcher, _ = watcher_on(project)
+    watcher.start()
+    assert watcher.ready.wait(15)
+    errors: list[BaseException] = []
+
+    def stop() -> None:
+        try:
+            watcher.stop()
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion below
+            errors.append(exc)
+
+    stoppers = [threading.Thread(target=stop) for _ in range(2)]  # the window's background stop, then close
+    for thread in stoppers:
+        thread.start()
+    for thread in stoppers:
+        thread.join()
+    assert errors == []
+    watcher.stop()
