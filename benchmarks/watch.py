@@ -137,7 +137,9 @@ def main(argv=None) -> int:
             "Python files), a node_modules of 11 folders a package and a .git of 256 folders, each ingested "
             "once; the watcher's start includes its catch-up scan; the event is the watcher's \"changed\" "
             f"for a rewritten source file (debounce 0.1 s). Median of {args.repeats} runs, both backends "
-            "side by side in one run.\n\n" + "\n".join(rows) + "\n")
+            "side by side in one run. Folders watched are counted once the watcher is ready, in the first "
+            "run; where watchdog's queue overflowed it was still dropping and re-adding its recursive "
+            "watches then, so its count can fall short of the tree's folders.\n\n" + "\n".join(rows) + "\n")
     if not args.no_write:
         replace_section(args.out, SECTION, body)
     print("\n".join(rows))

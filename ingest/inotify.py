@@ -17,6 +17,7 @@ import logging
 import os
 import select
 import struct
+import sys
 import threading
 from collections.abc import Callable, Sequence
 
@@ -45,7 +46,17 @@ MASK = (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | I
 _HEADER = struct.Struct("iIII")  # struct inotify_event: wd, mask, cookie, len (then the name, NUL-padded)
 _GONE = (errno.ENOENT, errno.ENOTDIR, errno.EACCES, errno.ELOOP)  # a folder that vanished or cannot be read
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+_libc: ctypes.CDLL | None = None
+
+
+def libc() -> ctypes.CDLL:
+    """The C library, loaded on first use so that importing this module works where there is no inotify."""
+    global _libc
+    if _libc is None:
+        if not sys.platform.startswith("linux"):
+            raise OSError(errno.ENOSYS, "inotify is Linux's")
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    return _libc
 
 
 def _checked(result: int) -> int:
@@ -56,15 +67,15 @@ def _checked(result: int) -> int:
 
 
 def inotify_init1(flags: int) -> int:
-    return _checked(_libc.inotify_init1(flags))
+    return _checked(libc().inotify_init1(flags))
 
 
 def inotify_add_watch(fd: int, path: bytes, mask: int) -> int:
-    return _checked(_libc.inotify_add_watch(fd, path, ctypes.c_uint32(mask)))
+    return _checked(libc().inotify_add_watch(fd, path, ctypes.c_uint32(mask)))
 
 
 def inotify_rm_watch(fd: int, wd: int) -> int:
-    return _checked(_libc.inotify_rm_watch(fd, wd))
+    return _checked(libc().inotify_rm_watch(fd, wd))
 
 
 class FolderWatch:
@@ -96,16 +107,18 @@ class FolderWatch:
 
     def start(self) -> None:
         self._fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
+        started = False
         try:
             for path, recursive in self.folders:
                 self._add_tree(path, recursive)
-        except OSError:
-            os.close(self._fd)
-            self._fd = -1
-            raise
-        self._wake_r, self._wake_w = os.pipe()
-        self._thread = threading.Thread(target=self._run, name="folio-inotify", daemon=True)
-        self._thread.start()
+            self._wake_r, self._wake_w = os.pipe()
+            self._thread = threading.Thread(target=self._run, name="folio-inotify", daemon=True)
+            self._thread.start()
+            started = True
+        finally:
+            if not started:  # a refused watch, or anything else: nothing is left open
+                self._thread = None
+                self._close()
 
     def stop(self) -> None:
         """End the watch; safe to call again, from any thread (the window stops a watcher in the background
@@ -115,11 +128,16 @@ class FolderWatch:
                 os.write(self._wake_w, b"x")
                 self._thread.join()
                 self._thread = None
-                for fd in (self._wake_r, self._wake_w):
-                    os.close(fd)
-            if self._fd >= 0:
-                os.close(self._fd)  # the kernel drops every watch with it
-                self._fd = -1
+            self._close()
+
+    def _close(self) -> None:
+        with self._lock:  # no watch is being added or dropped on the descriptor meanwhile
+            for fd in (self._wake_r, self._wake_w, self._fd):
+                if fd >= 0:
+                    os.close(fd)  # closing the inotify descriptor drops every watch with it
+            self._wake_r = self._wake_w = self._fd = -1
+            self._paths.clear()
+            self._recursive.clear()
 
     def refresh(self) -> None:
         """Watch again what `wanted` says now (after an ignore rule changed): add folders, drop others."""
@@ -139,15 +157,17 @@ class FolderWatch:
     # watches ------------------------------------------------------------------------------------------
 
     def _add(self, path: str, recursive: bool) -> int | None:
-        try:
-            wd = inotify_add_watch(self._fd, os.fsencode(path), MASK)
-        except OSError as exc:
-            if exc.errno in _GONE:
-                return None
-            raise
         with self._lock:
+            if self._fd < 0:
+                raise OSError(errno.EBADF, "the watch has stopped")
+            try:
+                wd = inotify_add_watch(self._fd, os.fsencode(path), MASK)
+            except OSError as exc:
+                if exc.errno in _GONE:
+                    return None
+                raise
             self._paths[wd] = path  # a folder moved here keeps its inode's descriptor: the new path wins
-            self._recursive[wd] = recursive
+            self._recursive[wd] = self._recursive.get(wd, False) or recursive  # a root may be both
         return wd
 
     def _add_tree(self, top: str, recursive: bool) -> set[int]:
@@ -177,10 +197,12 @@ class FolderWatch:
         with self._lock:
             self._paths.pop(wd, None)
             self._recursive.pop(wd, None)
-        try:
-            inotify_rm_watch(self._fd, wd)
-        except OSError:
-            pass  # the folder is gone and the kernel dropped the watch already
+            if self._fd < 0:
+                return
+            try:
+                inotify_rm_watch(self._fd, wd)
+            except OSError:
+                pass  # the folder is gone and the kernel dropped the watch already
 
     def _drop_tree(self, top: str) -> None:
         prefix = top.rstrip(os.sep) + os.sep
@@ -192,8 +214,17 @@ class FolderWatch:
     # the reading thread -------------------------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self._read()
+        except Exception:  # noqa: BLE001 - said, not swallowed: changes are no longer seen
+            log.exception("watch: reading the folders' events failed; changes are no longer followed")
+
+    def _read(self) -> None:
+        poller = select.poll()  # not select.select, which cannot wait on a descriptor numbered 1024 or more
+        poller.register(self._fd, select.POLLIN)
+        poller.register(self._wake_r, select.POLLIN)
         while True:
-            ready, _, _ = select.select([self._fd, self._wake_r], [], [])
+            ready = {fd for fd, _ in poller.poll()}
             if self._wake_r in ready:
                 return
             try:

@@ -33,6 +33,7 @@ from ingest.store import Store
 log = logging.getLogger(__name__)
 
 _IGNORED_EVENT_TYPES = frozenset({"opened", "closed", "closed_no_write"})
+BACKENDS = ("inotify", "watchdog")
 
 
 class WatchError(Exception):
@@ -99,6 +100,10 @@ class Watcher:
         self._wake = threading.Condition()
         self._stopping = False
         self.backend = backend or ("inotify" if sys.platform.startswith("linux") else "watchdog")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown watch backend {self.backend!r} (one of: {', '.join(BACKENDS)})")
+        if self.backend == "inotify" and not sys.platform.startswith("linux"):
+            raise ValueError("the inotify watch backend is Linux's; use 'watchdog' here")
         self._observer = Observer()
         self._folders: FolderWatch | None = None  # the inotify backend's watch
         self._worker: threading.Thread | None = None
@@ -120,7 +125,8 @@ class Watcher:
         """Begin watching; WatchError when the system refuses (nothing is then left running)."""
         folders: dict[str, bool] = {}  # folder -> recursive; a file root's folder is watched alone
         for root in self.roots:
-            folders.setdefault(str(root.path.parent if root.is_file else root.path), not root.is_file)
+            folder = str(root.path.parent if root.is_file else root.path)
+            folders[folder] = folders.get(folder, False) or not root.is_file  # a file root's may be a root
         try:  # before the catch-up scan, so nothing that changes meanwhile is missed
             if self.backend == "inotify":
                 self._folders = FolderWatch(
@@ -140,12 +146,12 @@ class Watcher:
 
     def stop(self) -> None:
         """Stop watching; returns after the worker has finished the change it was applying."""
-        self._stop_watch()
         with self._wake:
             self._stopping = True
             self._wake.notify_all()
         if self._worker is not None:
-            self._worker.join()
+            self._worker.join()  # first: the worker may be watching folders again after a rescan
+        self._stop_watch()
 
     def watched_folders(self) -> list[str]:
         """The folders the system watches for this project now (the inotify backend only; else [])."""
@@ -237,39 +243,48 @@ class Watcher:
             with processor.store.batch():
                 if "" in batch or any(os.path.basename(path) == ".gitignore" for path in batch):
                     self._rules = IgnoreRules()  # ignore rules changed: the set of files may have too
+                    if self._folders is not None:  # and so may the folders to watch: watched before they
+                        self._folders.refresh()  # are read, so that nothing written meanwhile is missed
                     events = self._resync(processor, root_ids)
-                    if self._folders is not None:
-                        self._folders.refresh()  # and so may the set of folders to watch
                 else:
                     for path in sorted(batch):
                         events.extend(self._apply_path(path, processor, root_ids))
         except (OSError, sqlite3.Error) as exc:
             log.exception("watch: applying %d changes failed", len(batch))
-            events = [
-                WatchEvent(path, "failed", f"could not apply the change: {exc}") for path in sorted(batch)
-            ]
+            reason = f"could not apply the change: {exc}"
+            events = [WatchEvent(path, "failed", reason) for path in sorted(batch) if path]  # "" names none
         for event in events:
             self._emit(event)
 
     def _locate(self, path: str) -> tuple[int, str] | None:
+        """The root `path` belongs to and its path there: the deepest root, as a scan walks a root nested in
+        another on its own."""
+        found: tuple[int, str] | None = None
+        depth = -1
         for index, root in enumerate(self.roots):
             base = str(root.path)
             if root.is_file:
                 if path == base:
                     return index, root.path.name
-            elif path.startswith(base.rstrip(os.sep) + os.sep):
-                return index, Path(os.path.relpath(path, base)).as_posix()
-        return None
+            elif path.startswith(base.rstrip(os.sep) + os.sep) and len(base) > depth:
+                found, depth = (index, Path(os.path.relpath(path, base)).as_posix()), len(base)
+        return found
 
     def _apply_path(self, path: str, processor: FileProcessor, root_ids: list[int]) -> list[WatchEvent]:
+        if os.path.basename(path) == "pyvenv.cfg" and self._locate(os.path.dirname(path)) is not None:
+            path = os.path.dirname(path)  # a folder may have become a virtual environment
         located = self._locate(path)
         if located is None:
             return []
         index, relpath = located
         root, root_id = self.roots[index], root_ids[index]
         if os.path.isdir(path):  # a folder created or moved here: walk it like a scan would
-            if self._rules.ignores(root, relpath, is_dir=True):
-                return []
+            venv = os.path.isfile(os.path.join(path, "pyvenv.cfg"))
+            if venv or self._rules.ignores(root, relpath, is_dir=True):
+                return [  # ignored, or a virtual environment now: what was read from it leaves the project
+                    WatchEvent(root.document_path(rel), "removed")
+                    for rel in processor.store.delete_under(root_id, relpath)
+                ]
             return self._resync(processor, root_ids, only=(index, relpath + "/"))
         if not os.path.lexists(path):
             return [

@@ -64,7 +64,8 @@ def refuse_watches(monkeypatch: pytest.MonkeyPatch):
         from ingest import inotify
 
         granted = [0]
-        add_watch = inotify._libc.inotify_add_watch
+        libc = inotify.libc()
+        add_watch = libc.inotify_add_watch
 
         def limited(fd, path, mask):
             if granted[0] < after:
@@ -73,7 +74,7 @@ def refuse_watches(monkeypatch: pytest.MonkeyPatch):
             ctypes.set_errno(code)
             return -1
 
-        monkeypatch.setattr(inotify._libc, "inotify_add_watch", limited)
+        monkeypatch.setattr(libc, "inotify_add_watch", limited)
         monkeypatch.setattr(inotify_c, "inotify_add_watch", limited)
 
     return refuse_with
