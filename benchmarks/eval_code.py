@@ -63,6 +63,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--weights", action="store_true",
                    help="keep the chunk weights of each answer and question token in the JSON (for offline "
                         "studies of citation rules)")
+    p.add_argument("--owner-first", action="store_true",
+                   help="expect methods' definition answers to begin with the qualified name (a model "
+                        "trained with model.train --owner-first): the same questions, longer answers")
     p.add_argument("--cpu-smoke", action="store_true", help=f"short CPU run: {SMOKE}")
     args = p.parse_args(argv)
     apply_smoke(args, argv if argv is not None else sys.argv[1:], SMOKE)
@@ -86,7 +89,8 @@ def pick_questions(corpus, args) -> dict[str, list[tuple[int, QA]]]:
         if sizes[corpus.package(i)] > args.max_package_tokens or not (path.endswith(".py") or is_prose(path)):
             continue
         rng = random.Random(f"{args.seed}:{path}")
-        found = code_questions(corpus.source(i), path, rng) if code and path.endswith(".py") else []
+        found = code_questions(corpus.source(i), path, rng, owner_first=args.owner_first) \
+            if code and path.endswith(".py") else []
         if "passage" in candidates:
             found += passage_questions(corpus.source(i), path, rng)
         for qa in found:

@@ -118,6 +118,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--rename-share", type=float, default=0.0,
                    help="share of code-question rows that show the asked file's package with every class it "
                         "defines renamed (model/data/renames.py): owners matched as written, not remembered")
+    p.add_argument("--owner-first", action="store_true",
+                   help="methods' definition-lookup answers begin with the qualified name (Owner.name: ...), "
+                        "copied from the definition line's scope comment")
     p.add_argument("--answer-weight", type=float, default=0.0,
                    help="loss = mean over all targets + this x mean over the answers of question documents")
     p.add_argument("--retrieval-weight", type=float, default=0.0,
@@ -286,7 +289,8 @@ class Trainer:
                            task_share=args.task_share, qa_share=args.qa_share,
                            task_kinds=args.task_kinds.split(","), questions_per_row=args.qa_per_row,
                            passage_share=args.passage_share, turns_share=args.turns_share,
-                           namesake_share=args.namesake_share, rename_share=args.rename_share)
+                           namesake_share=args.namesake_share, rename_share=args.rename_share,
+                           owner_first=args.owner_first)
 
     def _set_phase(self, phase: Phase) -> None:
         self.prefetcher.close()

@@ -1,7 +1,8 @@
 """Question/answer pairs from real Python code (the standard `ast` module, no ingest).
 
 Kinds: "where" is X defined (answer: its signature line — first docstring sentence; the place is the
-answer's citation, path and lines: a chunk's text does not say which file or line it is), "what" does X
+answer's citation, path and lines: a chunk's text does not say which file or line it is; with owner_first, a
+method's answer starts with its qualified name, as its definition line's scope comment has it), "what" does X
 do (answer: docstring summary), "which" function does what a summary says (answer: its name, RepoQA-style),
 "value" of a module constant (answer: its literal as written). Only documented functions and classes count.
 """
@@ -79,8 +80,9 @@ def _constants(tree: ast.Module, source: str):
         yield target.id, literal, node
 
 
-def code_questions(source: str, path: str, rng: random.Random) -> list[QA]:
-    """Every question the file supports, in source order; phrasing varies with `rng`. [] if it won't parse."""
+def code_questions(source: str, path: str, rng: random.Random, owner_first: bool = False) -> list[QA]:
+    """Every question the file supports, in source order; phrasing varies with `rng`. [] if it won't parse.
+    owner_first: "where" answers of methods begin "Owner.name: " (the same draws from `rng` either way)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escape sequences in old code
@@ -108,6 +110,8 @@ def code_questions(source: str, path: str, rng: random.Random) -> list[QA]:
         where_q = rng.choice([f"Where is {subject} defined?"] * 2 + [f"Where is `{name}` defined?",
                                                                      f"In which file is {name} defined?"])
         where_a = f"{signature} — {_first_sentence(summary)}"
+        if owner_first and owner:  # the answer's first tokens name the owner, copied from the scope comment
+            where_a = f"{name}: {where_a}"
         found.append(QA(where_q, where_a, "where", name, start, end))
         what_q = rng.choice([f"What does {subject} do?", f"What is {subject} for?",
                              f"Describe what {subject} does.", f"What does `{name}` do?"])

@@ -147,7 +147,8 @@ class TrainStream:
     def __init__(self, corpus: Corpus, tokenizer: Tokenizer, *, seq_len: int, seed: int,
                  task_share: float = 0.25, qa_share: float = 0.15, packages: Sequence[str] | None = None,
                  task_kinds: Sequence[str] = KINDS, questions_per_row: int = 1, passage_share: float = 0.0,
-                 turns_share: float = 0.0, namesake_share: float = 0.0, rename_share: float = 0.0):
+                 turns_share: float = 0.0, namesake_share: float = 0.0, rename_share: float = 0.0,
+                 owner_first: bool = False):
         if seq_len % CHUNK or seq_len < 4 * CHUNK:
             raise ValueError(f"seq_len must be a multiple of {CHUNK} and at least {4 * CHUNK}, got {seq_len}")
         self.corpus, self.tokenizer = corpus, tokenizer
@@ -172,6 +173,7 @@ class TrainStream:
             raise ValueError(f"rename_share must be within [0, 1], got {rename_share}")
         self.rename_share = rename_share
         self.word_pool = word_pool(tokenizer) if rename_share > 0 else []
+        self.owner_first = owner_first  # methods' "where" answers begin with the qualified name (codeqa)
         self._classes: dict[str, list[str]] = {}  # package -> the class names its Python files define
         # a question per 1K tokens at most: a short row stays mostly file
         self.questions_per_row = min(questions_per_row, max(1, seq_len // 1024))
@@ -420,7 +422,7 @@ class TrainStream:
             source, path = base.source(doc), base.path(doc)
             # passage questions in a user's forms too (prose.py, varied); eval_code asks the plain forms
             self._qa_cache[key] = passage_questions(source, path, rng, varied=True) if passages \
-                else code_questions(source, path, rng)
+                else code_questions(source, path, rng, owner_first=self.owner_first)
         found = self._qa_cache[key]
         return renamed.rename_questions(doc, found) if renamed is not None else found
 

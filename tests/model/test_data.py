@@ -187,6 +187,18 @@ def test_code_questions_answer_from_the_source():
     assert code_questions("def broken(:\n", "x.py", random.Random(0)) == []
 
 
+def test_owner_first_answers_name_a_methods_owner_before_its_signature():
+    plain = code_questions(SOURCE, "pkg/reader.py", random.Random(0))
+    owned = code_questions(SOURCE, "pkg/reader.py", random.Random(0), owner_first=True)
+    assert [qa.question for qa in owned] == [qa.question for qa in plain]  # the same questions, phrased alike
+    where = {qa.name: qa.answer for qa in owned if qa.kind == "where"}
+    assert where["Reader.next_record"] == ("Reader.next_record: def next_record(self): — "
+                                           "Return the next record, or None at the end.")
+    assert where["parse_header"] == ("def parse_header(line, *, strict=False): — "
+                                     "Split one header line into name and value.")  # no owner: as before
+    assert where["Reader"].startswith("class Reader:")
+
+
 def test_code_questions_on_real_stdlib_files():
     for relpath in ("json/decoder.py", "textwrap.py", "email/utils.py"):
         source = (STDLIB / relpath).read_text()

@@ -255,6 +255,23 @@ def test_a_long_qa_row_asks_several_questions_each_about_a_file_far_before_it(co
         TrainStream(corpus, tok, seq_len=T, seed=0, questions_per_row=0)
 
 
+def test_owner_first_answers_copy_the_owner_from_the_definition_lines_scope_comment(corpus, tok):
+    stream = TrainStream(corpus, tok, seq_len=16384, seed=9, questions_per_row=8, owner_first=True)
+    checked = 0
+    for row in rows_of(stream, "qa", 16):
+        for (_, answer), (first, chunk) in zip(row.asked, row.definitions, strict=True):
+            name, _, rest = answer.partition(": ")
+            if "." not in name or " " in name or not rest.startswith(("def ", "async def ", "class ")):
+                continue  # not a method's definition answer
+            # the answer's first tokens (the qualified name) copy the scope comment on the definition line
+            copied = [row.copy_sources[p] for p in range(first, first + 3) if p in row.copy_sources]
+            assert copied, answer
+            text = tok.decode(row.ids[min(copied) - 8:max(copied) + 8].tolist())
+            assert f"  # {name}" in text and min(copied) // 64 in (chunk, chunk + 1)
+            checked += 1
+    assert checked >= 4
+
+
 def test_namesake_rows_ask_about_definitions_another_class_shares_a_name_with(corpus, tok):
     # `post` of two classes: the rows that ask for one of them teach the answer to copy the asked one's lines
     def namesake_share_of_questions(share: float) -> float:
