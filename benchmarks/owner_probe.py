@@ -6,8 +6,10 @@
 Definition-lookup questions about a method whose name another class of the package also defines (asked
 `Application.shutdown`, and `RequestHandler.shutdown` exists) are taken from kept eval_code results, which
 say whether the model's citation was right. Each package is encoded as eval_code does; each question is read
-twice, as asked and with the namesake's owner named instead, and at the question's last token (whose
-retrieval serves the first answer token) every HSA layer's query scores every chunk of the package. Per layer:
+as asked, its namesake is the one (defined directly in a class, in a chunk of its own) whose chunk the
+question's queries score highest, and the question is read again with that namesake's owner named instead.
+At the question's last token (whose retrieval serves the first answer token) every HSA layer's query scores
+every chunk of the package. Per layer:
 - margin: score of the asked definition's chunk minus the namesake's, in units of the scores' spread over
   the package's chunks (> 0: the asked one ranks higher);
 - owner shift: the margin as asked minus the margin with the owner swapped (> 0: naming the owner moves the
@@ -25,6 +27,8 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import re
+import shlex
 import statistics
 import sys
 from collections import defaultdict
@@ -34,6 +38,7 @@ import torch
 
 from benchmarks.eval_code import chunk_lines, defined_names
 from model import checkpoint
+from model.data.scopes import member_lines
 from model.generate import read_question
 from model.train_eval import DeviceMemory, encode_into, load_for_eval
 from model.transformer import HSABlock
@@ -46,7 +51,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--results", required=True, help="glob of eval_code JSON files asked of this corpus")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--out", type=Path, help="write the table here (markdown) and the rows beside it (.json)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.argv = list(argv) if argv is not None else sys.argv[1:]
+    return args
 
 
 def asked_samples(pattern: str) -> dict[str, list[dict]]:
@@ -125,34 +132,48 @@ def probe(args: argparse.Namespace) -> dict:
         row_of = {(view.doc_keys[int(d)], int(c)): r
                   for r, (d, c) in enumerate(zip(view.doc_index, view.chunk_index, strict=True))}
         defined = defined_names(corpus, docs, keys)
-        name_at = {site: name for name, sites in defined.items() for site in sites}
+        members = {(k, line + 1) for k in keys if corpus.path(doc_of[k]).endswith(".py")
+                   for line in member_lines(corpus.source(doc_of[k]))}  # defined directly in a class
+        name_at = {site: name for name, sites in defined.items() for site in sites if site in members}
         queries_seen = []
         for s in samples:
-            key = next(k for k in keys if corpus.path(doc_of[k]) == s["path"])
+            key = next((k for k in keys if corpus.path(doc_of[k]) == s["path"]), None)
+            if key is None:
+                raise SystemExit(f"{s['path']} is not in {args.corpus}: results of another build")
             line = s["line"] + 1  # document line 1 is the path line
             asked = next((name_at[(key, n)] for n in range(line, line + 12) if (key, n) in name_at), None)
-            if asked is None or "." not in asked:
+            own_chunk = chunks.of(doc_of[key], line)
+            if asked is None or own_chunk is None:
                 continue
             owner, short = asked.rsplit(".", 1)
-            others = [(name, site) for name, sites in defined.items() for site in sites
-                      if name != asked and "." in name and name.rsplit(".", 1)[1] == short]
-            if owner not in s["question"] or not others:
+            pattern = re.compile(rf"(?<![\w.]){re.escape(owner)}(?!\w)")
+            if not pattern.search(s["question"]):
+                continue  # the question does not name the owner as written
+            others = []  # (name, row) of each namesake method in a chunk of its own
+            for name, sites in defined.items():
+                if name == asked or name.rsplit(".", 1)[-1] != short:
+                    continue
+                for other_key, other_line in sites:
+                    other_chunk = chunks.of(doc_of[other_key], other_line)
+                    if ((other_key, other_line) in members and other_chunk is not None
+                            and (other_key, other_chunk) != (key, own_chunk)):
+                        others.append((name, row_of[(other_key, other_chunk)]))
+            if not others:
                 continue
-            cited = s.get("cited") or [None, 0, -1]
-            others.sort(key=lambda o: not (corpus.path(doc_of[o[1][0]]) == cited[0]
-                                           and cited[1] <= o[1][1] <= cited[2]))  # the cited one first
-            other, (other_key, other_line) = others[0]
-            own_chunk, other_chunk = chunks.of(doc_of[key], line), chunks.of(doc_of[other_key], other_line)
-            if own_chunk is None or other_chunk is None or (key, own_chunk) == (other_key, other_chunk):
-                continue
-            own_row, other_row = row_of[(key, own_chunk)], row_of[(other_key, other_chunk)]
-            swapped = s["question"].replace(owner, other.rsplit(".", 1)[0], 1)
+            own_row = row_of[(key, own_chunk)]
             as_asked = last_queries(model, memory, tokenizer, captured, s["question"])
+            summed = sum(landmarks @ q for q in as_asked)  # every HSA layer's scores, as asked
+            other, other_row = max(others, key=lambda o: float(summed[o[1]]))  # the strongest namesake
+            at = pattern.search(s["question"])
+            swapped = s["question"][:at.start()] + other.rsplit(".", 1)[0] + s["question"][at.end():]
             as_swapped = last_queries(model, memory, tokenizer, captured, swapped)
             queries_seen.append(as_asked)
             cos_all = torch.nn.functional.cosine_similarity(landmarks, landmarks[own_row][None], dim=-1)
+            cos_others = torch.cat([cos_all[:own_row], cos_all[own_row + 1:]])
+            cited = s.get("cited") or [None, 0, -1]
             row = {"package": package, "question": s["question"], "swapped": swapped, "asked": asked,
-                   "namesake": other, "correct": bool(s["correct"]), "layers": []}
+                   "namesake": other, "namesakes": len(others), "correct": bool(s["correct"]),
+                   "cited_file": cited[0], "layers": []}
             for q, q_swapped in zip(as_asked, as_swapped, strict=True):
                 scores, swapped_scores = landmarks @ q * scale, landmarks @ q_swapped * scale
                 spread = float(scores.std()) or 1.0
@@ -162,7 +183,7 @@ def probe(args: argparse.Namespace) -> dict:
                     "margin": margin, "owner_shift": margin - margin_swapped,
                     "rank": int((scores > scores[own_row]).sum()), "chunks": len(scores),
                     "cos_landmarks": float(cos_all[other_row]),
-                    "cos_landmarks_others": float(cos_all.median()),
+                    "cos_landmarks_others": float(cos_others.median()) if len(cos_others) else 0.0,
                     "cos_queries": float(torch.nn.functional.cosine_similarity(q, q_swapped, dim=0)),
                 })
             rows_out.append(row)
@@ -173,7 +194,7 @@ def probe(args: argparse.Namespace) -> dict:
               flush=True)
     return {"model": str(args.model), "fingerprint": checkpoint.fingerprint(model), "rows": rows_out,
             "cos_queries_between_questions": {str(k): v for k, v in query_pairs.items()},
-            "command": "python -m benchmarks.owner_probe " + " ".join(sys.argv[1:])}
+            "command": "python -m benchmarks.owner_probe " + shlex.join(args.argv)}
 
 
 def table(results: dict) -> str:

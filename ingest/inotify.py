@@ -204,10 +204,13 @@ class FolderWatch:
             except OSError:
                 pass  # the folder is gone and the kernel dropped the watch already
 
-    def _drop_tree(self, top: str) -> None:
+    def _drop_tree(self, top: str, keep_tops: bool = False) -> None:
+        """Drop the watches of `top` and below; keep_tops: not those of a root nested below it."""
         prefix = top.rstrip(os.sep) + os.sep
+        nested = [t.rstrip(os.sep) + os.sep for t in self._tops if keep_tops and t.startswith(prefix)]
         with self._lock:
-            below = [wd for wd, path in self._paths.items() if path == top or path.startswith(prefix)]
+            below = [wd for wd, path in self._paths.items() if (path == top or path.startswith(prefix))
+                     and not any((path + os.sep).startswith(t) for t in nested)]
         for wd in below:
             self._drop(wd)
 
@@ -268,5 +271,6 @@ class FolderWatch:
             elif recursive and self.wanted(path):
                 self._add_tree(path, True)
         elif name == b"pyvenv.cfg" and mask & (IN_CREATE | IN_MOVED_TO) and folder not in self._tops:
-            self._drop_tree(folder)  # a virtual environment now: a scan skips it, so does the watch
+            self._drop_tree(folder, keep_tops=True)  # a virtual environment now: a scan skips it (not a
+            # root nested in it, which its own root reads), so does the watch
         self.changed(path)

@@ -189,6 +189,13 @@ class _Walk:
         self.rules = rules
         self.visited: dict[tuple[int, int], str] = {}  # (st_dev, st_ino) of every folder walked -> its path
         self.root_dirs = {self._identity(str(r.path)): i for i, r in enumerate(roots) if not r.is_file}
+        self.root_files = set()  # a file root inside a folder root is read once, as its own root
+        for root in roots:
+            if root.is_file:
+                try:
+                    self.root_files.add(self._identity(str(root.path)))
+                except OSError:
+                    pass  # removed since the roots were resolved: run() reports it
 
     @staticmethod
     def _identity(path: str) -> tuple[int, int]:
@@ -261,6 +268,8 @@ class _Walk:
             except OSError as exc:
                 yield ScanProblem(index, child_rel, entry.path, "failed", _os_reason(exc))
                 continue
+            if (st.st_dev, st.st_ino) in self.root_files:
+                continue  # a file root: read as its own root
             yield from self._file(index, child_rel, entry.path, st)
 
     def _linked_directory(self, index: int, abspath: str, relpath: str, chain: list, linked: list):

@@ -346,9 +346,9 @@ class Store:
         """Delete a file or every file under a folder (a removed folder); returns the relpaths deleted."""
         with self.batch():
             rows = self.db.execute(
-                "SELECT id, relpath FROM files"
-                " WHERE root_id = ? AND (relpath = ? OR substr(relpath, 1, ?) = ?)",
-                [root_id, relpath, len(relpath) + 1, relpath + "/"],
+                "SELECT id, relpath FROM files"  # a range below the folder ("/" < "0"): the index serves it
+                " WHERE root_id = ? AND (relpath = ? OR (relpath >= ? AND relpath < ?))",
+                [root_id, relpath, relpath + "/", relpath + "0"],
             ).fetchall()
             self.db.conn.executemany("DELETE FROM files WHERE id = ?", [(r[0],) for r in rows])
         return [r[1] for r in rows]

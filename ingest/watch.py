@@ -149,7 +149,7 @@ class Watcher:
         with self._wake:
             self._stopping = True
             self._wake.notify_all()
-        if self._worker is not None:
+        if self._worker is not None and self._worker is not threading.current_thread():
             self._worker.join()  # first: the worker may be watching folders again after a rescan
         self._stop_watch()
 
@@ -271,12 +271,12 @@ class Watcher:
         return found
 
     def _apply_path(self, path: str, processor: FileProcessor, root_ids: list[int]) -> list[WatchEvent]:
-        if os.path.basename(path) == "pyvenv.cfg" and self._locate(os.path.dirname(path)) is not None:
-            path = os.path.dirname(path)  # a folder may have become a virtual environment
         located = self._locate(path)
         if located is None:
             return []
         index, relpath = located
+        if relpath.endswith("/pyvenv.cfg") and not self.roots[index].is_file:  # not at a root's top
+            path, relpath = os.path.dirname(path), relpath.rsplit("/", 1)[0]  # its folder may be a venv now
         root, root_id = self.roots[index], root_ids[index]
         if os.path.isdir(path):  # a folder created or moved here: walk it like a scan would
             venv = os.path.isfile(os.path.join(path, "pyvenv.cfg"))

@@ -1,4 +1,4 @@
-"""The owner probe asks a namesake question twice, with the owner swapped for the namesake the model cited."""
+"""The owner probe asks a namesake question as asked, then naming the owner of the namesake it scores best."""
 
 import json
 
@@ -12,7 +12,8 @@ def line_of(corpus: Corpus, path: str, name: str) -> int:
     return next(line for line, n in definition_lines(corpus.source(i)).items() if n == name)
 
 
-def test_a_missed_namesake_is_asked_again_with_the_cited_owner(tiny_model_dir, corpus_dir, tmp_path, capsys):
+def test_a_namesake_question_is_asked_again_naming_the_other_owner(tiny_model_dir, corpus_dir, tmp_path,
+                                                                    capsys):
     corpus = Corpus.load(corpus_dir / "heldout")
     asked = line_of(corpus, "json/encoder.py", "JSONEncoder.__init__")
     cited = line_of(corpus, "json/decoder.py", "JSONDecoder.__init__")
@@ -24,8 +25,9 @@ def test_a_missed_namesake_is_asked_again_with_the_cited_owner(tiny_model_dir, c
     assert main(["--model", str(tiny_model_dir), "--corpus", str(corpus_dir), "--device", "cpu",
                  "--results", str(tmp_path / "code-seed*.json"), "--out", str(out)]) == 0
     rows = json.loads(out.with_suffix(".json").read_text())["rows"]
-    assert [(r["namesake"], r["swapped"]) for r in rows] == [
-        ("JSONDecoder.__init__", "Where is `JSONDecoder.__init__` defined?")]
+    assert len(rows) == 1 and rows[0]["namesakes"] == 2  # JSONDecoder's and JSONDecodeError's __init__
+    assert rows[0]["namesake"] in ("JSONDecoder.__init__", "JSONDecodeError.__init__")
+    assert rows[0]["swapped"] == f"Where is `{rows[0]['namesake']}` defined?"
     layers = rows[0]["layers"]  # one per HSA layer of hsa-tiny
     assert layers and all(0 <= c["rank"] < c["chunks"] and -1 <= c["cos_landmarks"] <= 1 for c in layers)
     for layer in range(len(layers)):

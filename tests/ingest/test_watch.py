@@ -252,6 +252,7 @@ def test_a_folder_made_later_is_watched_and_an_ignored_one_is_not(project: Path)
         recorder.wait_for(WatchEvent("notes.md", "changed"))
         time.sleep(SETTLE_S)
         assert relative(watcher, project) == [".", "new", "new/deeper", "pkg"]
+    assert not any(e.path.startswith("node_modules") for e in recorder.events)  # nor anything removed there
 
 
 @linux_only
@@ -342,29 +343,27 @@ def test_a_file_written_while_a_folder_is_un_ignored_is_not_missed(project: Path
 
 
 @linux_only
-def test_stopping_during_a_rescan_lets_it_finish_on_an_open_watch(project: Path) -> None:
+def test_stopping_while_folders_are_watched_again_lets_that_finish_on_an_open_watch(project: Path) -> None:
     watcher, recorder = watcher_on(project)
-    rescan = watcher._resync
-    rescanning, go_on = threading.Event(), threading.Event()
-    descriptors: list[int] = []
-
-    def slow_rescan(*args, **kwargs):
-        if watcher.ready.is_set():
-            rescanning.set()
-            go_on.wait(15)
-        return rescan(*args, **kwargs)
-
-    watcher._resync = slow_rescan
     watcher.start()
     assert watcher.ready.wait(15)
     folders = watcher._folders
-    add = folders._add
+    refresh, add = folders.refresh, folders._add
+    refreshing, go_on = threading.Event(), threading.Event()
+    descriptors: list[int] = []
+
+    def slow_refresh() -> None:  # the worker, after a .gitignore change, about to watch the folders again
+        refreshing.set()
+        go_on.wait(15)
+        refresh()
+
+    folders.refresh = slow_refresh
     folders._add = lambda path, recursive: (descriptors.append(folders._fd), add(path, recursive))[1]
     (project / ".gitignore").write_text("*.log\nbuild/\n")
-    assert rescanning.wait(15)
+    assert refreshing.wait(15)
     stopper = threading.Thread(target=watcher.stop)
     stopper.start()
-    time.sleep(SETTLE_S)  # the stop has begun while the worker is still rescanning
+    time.sleep(SETTLE_S)  # the stop has begun while the worker is still to watch the folders again
     go_on.set()
     stopper.join(15)
     assert not stopper.is_alive() and descriptors and min(descriptors) >= 0
@@ -379,6 +378,10 @@ def test_a_file_root_inside_a_folder_root_keeps_its_folder_watched_below(project
         time.sleep(SETTLE_S)  # the new folder is read (empty) before anything is written in it
         (project / "pkg" / "sub" / "x.py").write_text("def x():\n    pass\n")
         recorder.wait_for(WatchEvent("pkg/sub/x.py", "added"))
+        (project / "pkg" / "a.py").write_text("def a():\n    return 7\n")
+        recorder.wait_for(WatchEvent(watcher.roots[1].document_path("a.py"), "changed"))
+    with Store(project_db_path(project)) as store:  # the file root's file is stored once, as its own root's
+        assert sorted(relpath for _, relpath in store.file_states() if relpath.endswith("a.py")) == ["a.py"]
 
 
 def test_a_file_root_named_first_still_watches_its_folder_root_below(project: Path) -> None:
@@ -415,6 +418,16 @@ def test_a_change_in_a_root_nested_in_another_belongs_to_the_nested_root(project
     assert recorder.events[caught_up:] == [WatchEvent(watcher.roots[1].document_path("a.py"), "changed")]
     with Store(project_db_path(project)) as store:  # stored once, not again as the outer root's pkg/a.py
         assert sorted(relpath for _, relpath in store.file_states()) == [".gitignore", "a.py", "notes.md"]
+
+
+def test_a_pyvenv_cfg_at_a_nested_roots_top_is_a_file_of_that_root(project: Path) -> None:
+    (project / "tools").mkdir()
+    (project / "tools" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    watcher, recorder = watcher_on(project, project / "tools")
+    with watcher:
+        assert watcher.ready.wait(15)
+        (project / "tools" / "pyvenv.cfg").write_text("home = /usr/local/bin\n")
+        recorder.wait_for(WatchEvent(watcher.roots[1].document_path("pyvenv.cfg"), "changed"))
 
 
 def test_an_unknown_backend_is_refused_by_name(project: Path) -> None:
