@@ -154,6 +154,12 @@ class FolderWatch:
             if wd not in reached:
                 self._drop(wd)
 
+    def watch_tree(self, path: str) -> None:
+        """Watch `path` and the wanted folders below it (a folder that stopped being a virtual environment);
+        OSError when the system refuses."""
+        if self.wanted(path):
+            self._add_tree(os.path.abspath(path), True)
+
     # watches ------------------------------------------------------------------------------------------
 
     def _add(self, path: str, recursive: bool) -> int | None:
@@ -171,19 +177,20 @@ class FolderWatch:
         return wd
 
     def _add_tree(self, top: str, recursive: bool) -> set[int]:
-        """Watch `top` and, if recursive, each wanted folder below it (not virtual environments); the watch is
-        added before a folder is listed, so a subfolder created meanwhile is either listed or reported."""
+        """Watch `top` and, if recursive, each wanted folder below it (a virtual environment's folder alone);
+        the watch is added before a folder is listed: a subfolder created meanwhile is listed or reported."""
         added: set[int] = set()
         stack = [top]
         while stack:
             folder = stack.pop()
-            if folder not in self._tops and os.path.isfile(os.path.join(folder, "pyvenv.cfg")):
-                continue  # a virtual environment: a scan skips it, so does the watch
-            wd = self._add(folder, recursive)
+            venv = folder not in self._tops and os.path.isfile(os.path.join(folder, "pyvenv.cfg"))
+            # a virtual environment: a scan skips it, so the watch takes the folder alone (to see its
+            # pyvenv.cfg go), not the tree below it
+            wd = self._add(folder, recursive and not venv)
             if wd is None:
                 continue
             added.add(wd)
-            if not recursive:
+            if not recursive or venv:
                 continue
             try:
                 with os.scandir(folder) as listing:
@@ -270,7 +277,10 @@ class FolderWatch:
                 self._drop_tree(path)
             elif recursive and self.wanted(path):
                 self._add_tree(path, True)
-        elif name == b"pyvenv.cfg" and mask & (IN_CREATE | IN_MOVED_TO) and folder not in self._tops:
-            self._drop_tree(folder, keep_tops=True)  # a virtual environment now: a scan skips it (not a
-            # root nested in it, which its own root reads), so does the watch
+        elif name == b"pyvenv.cfg" and folder not in self._tops:
+            if mask & (IN_CREATE | IN_MOVED_TO):  # a virtual environment now: a scan skips it (not a root
+                self._drop_tree(folder, keep_tops=True)  # nested in it, which its own root reads), and
+                self._add(folder, False)  # the watch keeps the folder alone
+            # its removal: the worker, once events are quiet, watches and reads the folder again (watch_tree)
+            # unless the whole folder went meanwhile (`rm -rf env` removes pyvenv.cfg first)
         self.changed(path)

@@ -275,8 +275,9 @@ class Watcher:
         if located is None:
             return []
         index, relpath = located
-        if relpath.endswith("/pyvenv.cfg") and not self.roots[index].is_file:  # not at a root's top
-            path, relpath = os.path.dirname(path), relpath.rsplit("/", 1)[0]  # its folder may be a venv now
+        venv_changed = relpath.endswith("/pyvenv.cfg") and not self.roots[index].is_file  # not at a top
+        if venv_changed:  # its folder may have become a virtual environment, or stopped being one
+            path, relpath = os.path.dirname(path), relpath.rsplit("/", 1)[0]
         root, root_id = self.roots[index], root_ids[index]
         if os.path.isdir(path):  # a folder created or moved here: walk it like a scan would
             venv = os.path.isfile(os.path.join(path, "pyvenv.cfg"))
@@ -285,6 +286,11 @@ class Watcher:
                     WatchEvent(root.document_path(rel), "removed")
                     for rel in processor.store.delete_under(root_id, relpath)
                 ]
+            if venv_changed and self._folders is not None:
+                try:
+                    self._folders.watch_tree(path)  # its watch had kept the folder alone: watched before read
+                except OSError as exc:  # a limit reached: the folder is still read, its changes not seen
+                    log.warning("watch: cannot watch %s: %s", path, exc)
             return self._resync(processor, root_ids, only=(index, relpath + "/"))
         if not os.path.lexists(path):
             return [

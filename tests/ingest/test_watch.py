@@ -227,11 +227,11 @@ def test_ignored_folders_take_no_watch_so_a_low_limit_still_watches_the_project(
     (project / ".gitignore").write_text("*.log\nbuild/\n")
     (project / "env" / "lib" / "site-packages").mkdir(parents=True)
     (project / "env" / "pyvenv.cfg").write_text("home = /usr/bin\n")
-    refuse_watches(errno.ENOSPC, after=2)  # the project's own folders, and not one more
+    refuse_watches(errno.ENOSPC, after=3)  # the project's own folders and the venv's alone, and not one more
     watcher, recorder = watcher_on(project)
     with watcher:
         assert watcher.ready.wait(15)
-        assert relative(watcher, project) == [".", "pkg"]
+        assert relative(watcher, project) == [".", "env", "pkg"]  # env alone: to see its pyvenv.cfg go
         (project / "pkg" / "a.py").write_text("def a():\n    return 1\n")
         recorder.wait_for(WatchEvent("pkg/a.py", "changed"))
 
@@ -405,6 +405,24 @@ def test_a_folder_that_becomes_a_virtual_environment_leaves_the_project(project:
         recorder.wait_for(WatchEvent("tools/t.py", "removed"))
     with Store(project_db_path(project)) as store:
         assert "tools/t.py" not in {relpath for _, relpath in store.file_states()}
+
+
+@pytest.mark.parametrize("backend", ["inotify", "watchdog"])
+def test_a_folder_that_stops_being_a_virtual_environment_is_read_and_watched(project: Path,
+                                                                              backend: str) -> None:
+    if backend == "inotify" and not sys.platform.startswith("linux"):
+        pytest.skip("the inotify backend is Linux's")
+    (project / "tools" / "lib").mkdir(parents=True)
+    (project / "tools" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (project / "tools" / "t.py").write_text("def t():\n    pass\n")
+    watcher, recorder = watcher_on(project, backend=backend)
+    with watcher:
+        assert watcher.ready.wait(15)
+        (project / "tools" / "pyvenv.cfg").unlink()
+        recorder.wait_for(WatchEvent("tools/t.py", "added"))
+        time.sleep(SETTLE_S)  # read and watched; then a file in a subfolder that was never watched
+        (project / "tools" / "lib" / "u.py").write_text("def u():\n    pass\n")
+        recorder.wait_for(WatchEvent("tools/lib/u.py", "added"))
 
 
 def test_a_change_in_a_root_nested_in_another_belongs_to_the_nested_root(project: Path) -> None:
