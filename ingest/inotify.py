@@ -21,6 +21,8 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 
+from ingest.scan import VENV_MARKER, is_virtualenv
+
 log = logging.getLogger(__name__)
 
 IN_MODIFY = 0x2
@@ -107,18 +109,16 @@ class FolderWatch:
 
     def start(self) -> None:
         self._fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
-        started = False
         try:
             for path, recursive in self.folders:
                 self._add_tree(path, recursive)
             self._wake_r, self._wake_w = os.pipe()
             self._thread = threading.Thread(target=self._run, name="folio-inotify", daemon=True)
             self._thread.start()
-            started = True
-        finally:
-            if not started:  # a refused watch, or anything else: nothing is left open
-                self._thread = None
-                self._close()
+        except BaseException:  # a refused watch, or anything else: nothing is left open
+            self._thread = None
+            self._close()
+            raise
 
     def stop(self) -> None:
         """End the watch; safe to call again, from any thread (the window stops a watcher in the background
@@ -158,7 +158,7 @@ class FolderWatch:
         """Watch `path` and the wanted folders below it (a folder that stopped being a virtual environment);
         OSError when the system refuses."""
         if self.wanted(path):
-            self._add_tree(os.path.abspath(path), True)
+            self._add_tree(path, True)
 
     # watches ------------------------------------------------------------------------------------------
 
@@ -183,7 +183,7 @@ class FolderWatch:
         stack = [top]
         while stack:
             folder = stack.pop()
-            venv = folder not in self._tops and os.path.isfile(os.path.join(folder, "pyvenv.cfg"))
+            venv = folder not in self._tops and is_virtualenv(folder)
             # a virtual environment: a scan skips it, so the watch takes the folder alone (to see its
             # pyvenv.cfg go), not the tree below it
             wd = self._add(folder, recursive and not venv)
@@ -277,7 +277,7 @@ class FolderWatch:
                 self._drop_tree(path)
             elif recursive and self.wanted(path):
                 self._add_tree(path, True)
-        elif name == b"pyvenv.cfg" and folder not in self._tops:
+        elif name == VENV_MARKER.encode() and folder not in self._tops:
             if mask & (IN_CREATE | IN_MOVED_TO):  # a virtual environment now: a scan skips it (not a root
                 self._drop_tree(folder, keep_tops=True)  # nested in it, which its own root reads), and
                 self._add(folder, False)  # the watch keeps the folder alone

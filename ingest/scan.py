@@ -120,6 +120,13 @@ def format_size(size: int) -> str:
     return f"{size} bytes"
 
 
+VENV_MARKER = "pyvenv.cfg"  # the file that makes a folder a virtual environment, which a scan skips
+
+
+def is_virtualenv(folder: str | os.PathLike[str]) -> bool:
+    return os.path.isfile(os.path.join(folder, VENV_MARKER))
+
+
 class IgnoreRules:
     """The default ignore list plus every `.gitignore` between a root and a path (deeper files win)."""
 
@@ -168,7 +175,7 @@ class IgnoreRules:
             directory = os.path.join(root.path, *parts[:depth])
             if depth and (
                 self.default_ignores(parts[depth - 1], True)
-                or os.path.isfile(os.path.join(directory, "pyvenv.cfg"))
+                or is_virtualenv(directory)
             ):
                 return True
             spec = self.gitignore_spec(directory)
@@ -227,7 +234,7 @@ class _Walk:
             reason = f"cannot read folder: {_os_reason(exc)}"
             yield ScanProblem(index, relpath or ".", abspath, "failed", reason)
             return
-        if relpath and any(e.name == "pyvenv.cfg" for e in entries):
+        if relpath and any(e.name == VENV_MARKER for e in entries):
             return  # a virtual environment
         spec = self.rules.gitignore_spec(abspath) if any(e.name == ".gitignore" for e in entries) else None
         if spec is not None:

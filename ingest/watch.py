@@ -27,7 +27,17 @@ from watchdog.observers import Observer
 from ingest.inotify import FolderWatch
 from ingest.paths import project_db_path
 from ingest.pipeline import FileProcessor
-from ingest.scan import DEFAULT_SIZE_LIMIT, IgnoreRules, Root, ScanEntry, resolve_roots, scan, scan_file
+from ingest.scan import (
+    DEFAULT_SIZE_LIMIT,
+    VENV_MARKER,
+    IgnoreRules,
+    Root,
+    ScanEntry,
+    is_virtualenv,
+    resolve_roots,
+    scan,
+    scan_file,
+)
 from ingest.store import Store
 
 log = logging.getLogger(__name__)
@@ -275,13 +285,12 @@ class Watcher:
         if located is None:
             return []
         index, relpath = located
-        venv_changed = relpath.endswith("/pyvenv.cfg") and not self.roots[index].is_file  # not at a top
+        venv_changed = relpath.endswith("/" + VENV_MARKER) and not self.roots[index].is_file  # not at a top
         if venv_changed:  # its folder may have become a virtual environment, or stopped being one
             path, relpath = os.path.dirname(path), relpath.rsplit("/", 1)[0]
         root, root_id = self.roots[index], root_ids[index]
         if os.path.isdir(path):  # a folder created or moved here: walk it like a scan would
-            venv = os.path.isfile(os.path.join(path, "pyvenv.cfg"))
-            if venv or self._rules.ignores(root, relpath, is_dir=True):
+            if is_virtualenv(path) or self._rules.ignores(root, relpath, is_dir=True):
                 return [  # ignored, or a virtual environment now: what was read from it leaves the project
                     WatchEvent(root.document_path(rel), "removed")
                     for rel in processor.store.delete_under(root_id, relpath)

@@ -451,3 +451,15 @@ def test_a_pyvenv_cfg_at_a_nested_roots_top_is_a_file_of_that_root(project: Path
 def test_an_unknown_backend_is_refused_by_name(project: Path) -> None:
     with pytest.raises(ValueError, match="unknown watch backend 'fsevents'"):
         Watcher([project], backend="fsevents")
+
+
+def test_off_linux_the_watch_is_watchdogs_and_inotify_is_refused_by_name(project: Path, monkeypatch) -> None:
+    from ingest import inotify
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(inotify, "_libc", None)  # as in a process that never loaded it
+    assert Watcher([project]).backend == "watchdog"
+    with pytest.raises(ValueError, match="the inotify watch backend is Linux's"):
+        Watcher([project], backend="inotify")
+    with pytest.raises(OSError, match="inotify is Linux's"):
+        inotify.libc()  # loaded only where it exists: importing the module did not need it
