@@ -1,7 +1,7 @@
 """Which side loses a method's owner: the chunk's landmark or the question's retrieval query.
 
     python -m benchmarks.owner_probe --model resources/model --corpus .train/corpus \\
-        --results 'docs/eval/results/code-R1-seed*.json' --out docs/eval/owner-probe.md
+        --results 'docs/eval/results/code-*.json' --out docs/eval/owner-probe.md
 
 Definition-lookup questions about a method whose name another class of the package also defines (asked
 `Application.shutdown`, and `RequestHandler.shutdown` exists) are taken from kept eval_code results, which

@@ -118,6 +118,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--rename-share", type=float, default=0.0,
                    help="share of code-question rows that show the asked file's package with every class it "
                         "defines renamed (model/data/renames.py): owners matched as written, not remembered")
+    p.add_argument("--twin-share", type=float, default=0.0,
+                   help="share of code-question rows that show the asked file again under a sibling path "
+                        "with its classes renamed, and ask by owner about the two copies' members "
+                        "(model/data/twins.py): namesakes told apart by the owner alone")
     p.add_argument("--owner-first", action="store_true",
                    help="methods' definition-lookup answers begin with the qualified name (Owner.name: ...), "
                         "copied from the definition line's scope comment")
@@ -290,7 +294,7 @@ class Trainer:
                            task_kinds=args.task_kinds.split(","), questions_per_row=args.qa_per_row,
                            passage_share=args.passage_share, turns_share=args.turns_share,
                            namesake_share=args.namesake_share, rename_share=args.rename_share,
-                           owner_first=args.owner_first)
+                           owner_first=args.owner_first, twin_share=args.twin_share)
 
     def _set_phase(self, phase: Phase) -> None:
         self.prefetcher.close()

@@ -20,6 +20,12 @@
 #   A=X2 SHARE=0.5 SEED=64 SPARSEK=32 bash benchmarks/gpu/session25_rename.sh one   # 32 chunks a layer
 # Session 28 ran X1 code-only (without CODE_ONLY=), X2, then the retrieval loss at four times its weight:
 #   A=X3 SHARE=0.5 SEED=64 RETW=4 bash benchmarks/gpu/session25_rename.sh one
+# Session 30 ran twins (TWIN: --twin-share, model/data/twins.py) from R1, then from T1 put in resources/model;
+# T2 shipped:
+#   A=T1 SHARE=0.5 SEED=64 TWIN=0.5 bash benchmarks/gpu/session25_rename.sh one
+#   A=T2 SHARE=0.5 SEED=65 TWIN=0.5 bash benchmarks/gpu/session25_rename.sh one
+# Staged for session 31 (docs/lab-notes.md, session 30's last entry), from T2 (resources/model as committed):
+#   A=T3 SHARE=0.5 SEED=66 TWIN=0.5 bash benchmarks/gpu/session25_rename.sh one
 S=$(date +%s)
 export TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 K=single,multikey,multikey,multivalue,multiquery,multiquery,vartrack,vartrack

@@ -64,6 +64,11 @@ def renaming(names: Sequence[str], pool: Sequence[str], rng: random.Random) -> d
     return mapping
 
 
+def rename_text(text: str, mapping: dict[str, str]) -> str:
+    """text with every whole-word class name of mapping replaced."""
+    return NAME.sub(lambda m: mapping.get(m.group(), m.group()), text)
+
+
 class RenamedCorpus:
     """A Corpus read with one package's class names replaced (whole words) in its documents, which are
     tokenized anew when first read; every other document, and every index, is the corpus's own."""
@@ -103,7 +108,7 @@ class RenamedCorpus:
                         name=self._rename(qa.name)) for qa in questions]
 
     def _rename(self, text: str) -> str:
-        return NAME.sub(lambda m: self.mapping.get(m.group(), m.group()), text)
+        return rename_text(text, self.mapping)
 
     def doc(self, i: int) -> np.ndarray:
         """Token ids <|doc_start|> ... <|doc_end|>, as Corpus.build would encode the renamed text."""

@@ -17,7 +17,10 @@ does; doc_ids number them 0.. within the row), the last body document cut to fit
   the long code-question rows asks first about definitions whose name another definition of the row's
   files has too (`post` of two classes): only the scope comment and their own lines tell them apart. With
   rename_share, that share of code-question rows shows the asked file's package with its classes renamed
-  (renames.py), so owners are matched as written, not known from earlier stretches.
+  (renames.py), so owners are matched as written, not known from earlier stretches. With twin_share, that
+  share of code-question rows shows the asked file a second time under a sibling path with its classes
+  renamed (twins.py), and asks about the two copies' members by owner: namesakes told apart by the owner
+  alone.
 Targets are next-token ids inside a document, IGNORE (-100) elsewhere: on padding, at document ends, on the
 needle sentences and on the question; in a question document only the answer (and <|end_turn|>) is learnt.
 """
@@ -38,6 +41,7 @@ from model.data.corpus import Corpus
 from model.data.prose import is_prose, passage_questions
 from model.data.renames import RenamedCorpus, class_names, renaming, word_pool
 from model.data.tasks import KINDS, plan_needles
+from model.data.twins import TwinCorpus, folder_word, twin_mapping, twin_path
 from model.tokenizer import Tokenizer
 
 IGNORE = -100
@@ -120,6 +124,7 @@ class Row:
     definitions: list[tuple[int, int]] = field(default_factory=list)
     asked: list[tuple[str, str]] = field(default_factory=list)
     renames: dict[str, str] = field(default_factory=dict)  # a renamed qa row's class names: {old: new}
+    twin: dict[str, str] = field(default_factory=dict)  # a twin row's: the twin's class names {old: new}
 
     def retrieval_targets(self, positions) -> dict[int, int]:
         """Answer input position -> the chunk HSA should retrieve there (what --retrieval-weight teaches).
@@ -148,7 +153,7 @@ class TrainStream:
                  task_share: float = 0.25, qa_share: float = 0.15, packages: Sequence[str] | None = None,
                  task_kinds: Sequence[str] = KINDS, questions_per_row: int = 1, passage_share: float = 0.0,
                  turns_share: float = 0.0, namesake_share: float = 0.0, rename_share: float = 0.0,
-                 owner_first: bool = False):
+                 owner_first: bool = False, twin_share: float = 0.0):
         if seq_len % CHUNK or seq_len < 4 * CHUNK:
             raise ValueError(f"seq_len must be a multiple of {CHUNK} and at least {4 * CHUNK}, got {seq_len}")
         self.corpus, self.tokenizer = corpus, tokenizer
@@ -172,7 +177,10 @@ class TrainStream:
         if not 0.0 <= rename_share <= 1.0:
             raise ValueError(f"rename_share must be within [0, 1], got {rename_share}")
         self.rename_share = rename_share
-        self.word_pool = word_pool(tokenizer) if rename_share > 0 else []
+        if not 0.0 <= twin_share <= 1.0:
+            raise ValueError(f"twin_share must be within [0, 1], got {twin_share}")
+        self.twin_share = twin_share
+        self.word_pool = word_pool(tokenizer) if rename_share > 0 or twin_share > 0 else []
         self.owner_first = owner_first  # methods' "where" answers begin with the qualified name (codeqa)
         self._classes: dict[str, list[str]] = {}  # package -> the class names its Python files define
         # a question per 1K tokens at most: a short row stays mostly file
@@ -411,9 +419,22 @@ class TrainStream:
     # ---------------------------------------------------------------------------------------- qa
     def questions(self, doc: int, passages: bool = False) -> list[QA]:
         """The code questions of a corpus document, or its passage questions (deterministic per document,
-        cached; in a renamed row, with the names its text has there)."""
-        renamed = self.corpus if isinstance(self.corpus, RenamedCorpus) else None
-        base = renamed.base if renamed is not None else self.corpus
+        cached; in a renamed row, with the names its text has there; in a twin row, of the two copies only
+        those that tell them apart)."""
+        corpus = self.corpus
+        if isinstance(corpus, TwinCorpus):
+            if not corpus.pair(doc):
+                corpus = corpus.base
+            else:
+                base_questions = self._questions_in(corpus.base, corpus.of, passages)
+                if doc == corpus.twin:
+                    base_questions = corpus.twin_questions(base_questions)
+                return corpus.telling_apart(base_questions)
+        return self._questions_in(corpus, doc, passages)
+
+    def _questions_in(self, corpus, doc: int, passages: bool) -> list[QA]:
+        renamed = corpus if isinstance(corpus, RenamedCorpus) else None
+        base = renamed.base if renamed is not None else corpus
         key = (doc, passages)
         if key not in self._qa_cache:
             if len(self._qa_cache) >= QA_CACHE_SIZE:
@@ -443,18 +464,26 @@ class TrainStream:
                 break
         else:
             return self.row("plain")
-        if self.rename_share > 0 and not passages and self.rng.random() < self.rename_share:
-            renamed = self._renamed(doc)
-            if renamed is not None:
-                base, self.corpus = self.corpus, renamed
-                try:
-                    asked = self.questions(doc)
-                    row = self._qa_row_about(doc, asked, passages) if asked else None
-                finally:
-                    self.corpus = base
+        base, renamed, twins, asked_doc, partner = self.corpus, None, None, doc, None
+        try:  # the row's own view of the corpus: its package renamed, the asked file twinned
+            if self.rename_share > 0 and not passages and self.rng.random() < self.rename_share:
+                renamed = self._renamed(doc)
+                self.corpus = renamed or self.corpus
+            if self.twin_share > 0 and not passages and self.rng.random() < self.twin_share:
+                twins = self._twinned(doc)
+                if twins is not None:
+                    self.corpus, partner = twins, twins.twin
+                    if self.rng.random() < 0.5:  # either copy is the one asked first
+                        asked_doc, partner = partner, doc
+            if self.corpus is not base:
+                asked = self.questions(asked_doc)
+                row = self._qa_row_about(asked_doc, asked, passages, partner) if asked else None
                 if row is not None:
-                    row.renames = renamed.mapping
+                    row.renames = renamed.mapping if renamed is not None else {}
+                    row.twin = twins.mapping if twins is not None else {}
                     return row
+        finally:
+            self.corpus = base
         return self._qa_row_about(doc, found, passages)
 
     def _renamed(self, doc: int) -> RenamedCorpus | None:
@@ -469,22 +498,44 @@ class TrainStream:
         return RenamedCorpus(self.corpus, self.tokenizer, package, mapping, self.line_end,
                              self.token_bytes) if mapping else None
 
-    def _qa_row_about(self, doc: int, found: list[QA], passages: bool) -> Row:
-        """A qa row asking first one of `found` (the questions of `doc`), then more about the row's files."""
+    def _twinned(self, doc: int) -> TwinCorpus | None:
+        """The corpus with a twin of the document (twins.py), or None: it defines no class to rename, or the
+        two copies and the questions would not fit a row."""
+        rng = random.Random(int(self.rng.integers(2**32)))
+        mapping = twin_mapping(self.corpus.text(doc), self.word_pool, rng)
+        if not mapping:
+            return None
+        path = twin_path(self.corpus.path(doc), folder_word(self.word_pool, rng))
+        twins = TwinCorpus(self.corpus, self.tokenizer, doc, path, mapping)
+        room = self.seq_len - self.far - self.questions_per_row * QUESTION_SPACE
+        fits = padded(int(twins.lengths[doc])) + padded(int(twins.lengths[twins.twin])) <= room
+        return twins if fits else None
+
+    def _qa_row_about(self, doc: int, found: list[QA], passages: bool, partner: int | None = None) -> Row:
+        """A qa row asking first one of `found` (the questions of `doc`), then more about the row's files;
+        `partner`: another document shown whole beside it, before or after (a twin)."""
         qa = found[int(self.rng.integers(len(found)))]
         question, answer = self.tokenizer.encode_batch([qa.question, qa.answer])
         first = self._question_piece(qa.question, qa.answer, (question.ids, answer.ids))
         source = self._piece(doc, self.seq_len)
+        pair = [source]
+        if partner is not None:
+            pair.append(self._piece(partner, self.seq_len))
+            if self.rng.random() < 0.5:
+                pair.reverse()
         reserve = (self.questions_per_row - 1) * QUESTION_SPACE
         body_space = self.seq_len - padded(len(first[0])) - reserve
-        slack = max(body_space - padded(len(source[0])) - self.far, 0)
+        span = sum(padded(len(piece[0])) for piece in pair)
+        slack = max(body_space - span - self.far, 0)
         before = int(self.rng.integers(0, slack // CHUNK + 1)) * CHUNK
         # the rest of the row: the file's package first, as in a project (the hard negatives of a code
         # question: the same names called and imported in other files)
-        others = [int(i) for i in self.rng.permutation(self.neighbours[self.corpus.package(doc)]) if i != doc]
+        others = [int(i) for i in self.rng.permutation(self.neighbours[self.corpus.package(doc)])
+                  if i not in (doc, partner)]
         pieces = self._fill(before, [], others)
-        pieces = self._fill(body_space - before - padded(len(source[0])), [*pieces, source], others)
-        asked = [(doc, before, qa, answer, first)]
+        start = before + (padded(len(pair[0][0])) if pair[0] is not source else 0)
+        pieces = self._fill(body_space - before - span, [*pieces, *pair], others)
+        asked = [(doc, start, qa, answer, first)]
         if reserve:
             asked += self._more_questions(pieces, body_space, reserve, {(doc, qa.name)}, passages)
         # chats (drawn only when asked for): runs of 2-5 questions become one question document

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from model.data.corpus import Corpus, find_sources
-from model.data.renames import renaming, word_pool
+from model.data.renames import rename_text, renaming, word_pool
 from model.data.stream import IGNORE, TrainStream, namesake_names, padded, verbatim_chars
 from model.data.tasks import KINDS
 from model.tokenizer import Tokenizer
@@ -326,6 +326,54 @@ def test_renamed_rows_show_the_package_and_ask_about_it_with_its_classes_renamed
         assert (a.ids == b.ids).all() and not b.renames
     with pytest.raises(ValueError, match="rename_share"):
         TrainStream(corpus, tok, seq_len=T, seed=0, rename_share=1.5)
+
+
+def test_twin_rows_show_the_asked_file_twice_and_ask_each_copy_by_its_owner(corpus, tok):
+    # namesakes told apart by the owner alone: the same lines under two class names, a question about each
+    stream = TrainStream(corpus, tok, seq_len=16384, seed=9, questions_per_row=8, twin_share=1.0,
+                         namesake_share=1.0)
+    rows = [row for row in rows_of(stream, "qa", 8) if row.twin]
+    assert len(rows) >= 5  # (7 of 8 measured: the other file defines no class)
+    pairs = asked_twin = asked_original = 0
+    for row in rows:
+        twin = len(corpus)  # the twin is the one document the corpus does not hold
+        assert row.sources.count(twin) == 1
+        spans = dict(zip(row.sources, documents(row.doc_ids), strict=False))
+        original = next(doc for doc in row.sources if doc < twin and corpus.path(doc).endswith(".py")
+                        and tok.decode(row.ids[slice(*spans[doc])].tolist()).split("\n", 1)[1]
+                        == rename_back(tok.decode(row.ids[slice(*spans[twin])].tolist()), row.twin)
+                        .split("\n", 1)[1])
+        twin_text = tok.decode(row.ids[slice(*spans[twin])].tolist())
+        head, _, name = corpus.path(original).rpartition("/")
+        assert re.match(rf"{re.escape(head)}/[a-z]+/{re.escape(name)}\n", twin_text)  # a sibling folder
+        assert not any(re.search(rf"\b{old}\b", twin_text) for old in row.twin)
+        pairs += 1
+        for (question, _), (_, chunk) in zip(row.asked, row.definitions, strict=True):
+            at = chunk * 64
+            copy = twin if spans[twin][0] <= at < spans[twin][1] else original \
+                if spans[original][0] <= at < spans[original][1] else None
+            if copy is None:
+                continue
+            # a question about either copy names an owner the twin renamed, and retrieves that copy's lines
+            names = list(row.twin.values() if copy == twin else row.twin)
+            owner = next((n for n in names if re.search(rf"\b{n}\b", question)), None)
+            assert owner is not None, question
+            assert owner in tok.decode(row.ids[at - 64:at + 128].tolist())
+            asked_twin += copy == twin
+            asked_original += copy == original
+    assert pairs == len(rows) and asked_twin >= 5 and asked_original >= 5
+    plain = TrainStream(corpus, tok, seq_len=16384, seed=9, questions_per_row=8, rename_share=0.5)
+    off = TrainStream(corpus, tok, seq_len=16384, seed=9, questions_per_row=8, rename_share=0.5,
+                      twin_share=0.0)
+    for _ in range(4):  # without it the stream is the one it was
+        a, b = plain.row("qa"), off.row("qa")
+        assert (a.ids == b.ids).all() and not b.twin
+    with pytest.raises(ValueError, match="twin_share"):
+        TrainStream(corpus, tok, seq_len=T, seed=0, twin_share=-0.1)
+
+
+def rename_back(text: str, mapping: dict[str, str]) -> str:
+    return rename_text(text, {new: old for old, new in mapping.items()})
 
 
 def test_renaming_keeps_shared_words_shared_and_never_reuses_a_name(tok):
