@@ -104,6 +104,7 @@ def read_project(db_path: Path) -> ProjectInfo | None:
         return None
     try:
         with _connect(db_path) as conn:
+            conn.execute("BEGIN")  # one snapshot: the counts belong together (see project_files)
             roots = _roots(conn)
             if not roots:
                 return None
@@ -133,6 +134,9 @@ def project_files(db_path: Path) -> list[FileRow]:
     """Every file of the project with its state, in root order then path order."""
     try:
         with _connect(db_path) as conn:
+            # one read transaction: an ingest that adds a root between the two reads must not show its files
+            # without their root (WAL: the snapshot is taken at the first read and kept until the end)
+            conn.execute("BEGIN")
             roots = {row[0]: RootInfo(row[1], bool(row[2]), row[3] == 0)
                      for row in conn.execute("SELECT id, path, is_file, position FROM roots")}
             rows = conn.execute(
