@@ -122,6 +122,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="share of code-question rows that show the asked file again under a sibling path "
                         "with its classes renamed, and ask by owner about the two copies' members "
                         "(model/data/twins.py): namesakes told apart by the owner alone")
+    p.add_argument("--twin-copies", type=int, default=1,
+                   help="renamed copies of the asked file in a twin row (1-3; each method then has as many "
+                        "namesakes, as a multi-key task has several needles)")
     p.add_argument("--owner-first", action="store_true",
                    help="methods' definition-lookup answers begin with the qualified name (Owner.name: ...), "
                         "copied from the definition line's scope comment")
@@ -294,7 +297,8 @@ class Trainer:
                            task_kinds=args.task_kinds.split(","), questions_per_row=args.qa_per_row,
                            passage_share=args.passage_share, turns_share=args.turns_share,
                            namesake_share=args.namesake_share, rename_share=args.rename_share,
-                           owner_first=args.owner_first, twin_share=args.twin_share)
+                           owner_first=args.owner_first, twin_share=args.twin_share,
+                           twin_copies=args.twin_copies)
 
     def _set_phase(self, phase: Phase) -> None:
         self.prefetcher.close()

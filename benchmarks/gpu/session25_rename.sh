@@ -26,6 +26,7 @@
 #   A=T2 SHARE=0.5 SEED=65 TWIN=0.5 bash benchmarks/gpu/session25_rename.sh one
 # Staged for session 31 (docs/lab-notes.md, session 30's last entry), from T2 (resources/model as committed):
 #   A=T3 SHARE=0.5 SEED=66 TWIN=0.5 bash benchmarks/gpu/session25_rename.sh one
+#   A=T4 SHARE=0.5 SEED=66 TWIN=0.5 TWINS=3 bash benchmarks/gpu/session25_rename.sh one   # three copies
 S=$(date +%s)
 export TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 K=single,multikey,multikey,multivalue,multiquery,multiquery,vartrack,vartrack

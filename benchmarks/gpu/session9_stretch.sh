@@ -42,7 +42,8 @@
 # Session 28: RETW (--retrieval-weight, default 1: the landmark ranking's cross-entropy on answer tokens).
 # Session 29: OWNERF (non-empty: --owner-first in training and in the code questions' evaluation).
 # Session 30: TWIN (--twin-share, default 0: code-question rows that show the asked file twice, its classes
-# renamed in the second copy, and ask by owner about both; model/data/twins.py).
+# renamed in the second copy, and ask by owner about both; model/data/twins.py); TWINS (--twin-copies, default 1:
+# renamed copies per twin row).
 SEQ=${SEQ:-16384}; QPR=${QPR:-16}; BUDGET=${BUDGET:-575}; PART=${PART:-x}; UPPER='upper\.|encoder\.'; TRAIN_ONLY=${TRAIN_ONLY-$UPPER}
 INIT=${INIT:-resources/model}
 NAME=$1; SEED=$2; PASSAGES=$3; UNTIL=$4; LR=$5; TASKS=${6:-0.3}; QA=${7:-0.6}
@@ -60,7 +61,7 @@ INIT=.train/$NAME-plain/model
 echo "plain text $(( $(date +%s) - S )) s: $(grep -h '"event": "step"' .train/$NAME-plain/log.jsonl | tail -1 | cut -c1-200)"
 fi
 if [ "$UNTIL" -gt 0 ]; then
-python3 -m model.train --corpus .train/corpus --init $INIT --until $((S+UNTIL)) --plan-minutes $(awk -v u=$UNTIL -v e=$(( $(date +%s) - S )) 'BEGIN { printf "%.2f", (u - e - 60) / 60 }') --lr-shape cosine --monitor-every 800 --monitor-samples 16 --warmup-steps 30 --seq-len $SEQ --full-share 0 --task-share $TASKS --qa-share $QA --task-kinds $KINDS --qa-per-row $QPR --passage-share $PASSAGES --turns-share 0.5 --retrieval-weight ${RETW:-1} --retrieval-negatives ${NEG:-row} --namesake-share ${NAMESAKE:-0} --rename-share ${RENAME:-0} --twin-share ${TWIN:-0} --fusion-weight ${FUSIONW:-0} ${SPARSEK:+--sparse-top-k $SPARSEK} ${LDIM:+--landmark-dim $LDIM} ${WINDOW:+--window $WINDOW} ${LRSCALE:+--lr-scale $LRSCALE} ${ENCL:+--encoder-layers $ENCL} ${NLAY:+--n-layers $NLAY} ${LOWER:+--lower-layers $LOWER} ${SHORTW:+--short-window $SHORTW} ${LSEF:+--lse-fusion} ${OWNERF:+--owner-first} --copy-weight $COPY --answer-weight ${ANSW:-2} --lr $LR --train-only "$TRAIN_ONLY" --seed $SEED --out .train/$NAME > $L/$NAME.out 2>&1
+python3 -m model.train --corpus .train/corpus --init $INIT --until $((S+UNTIL)) --plan-minutes $(awk -v u=$UNTIL -v e=$(( $(date +%s) - S )) 'BEGIN { printf "%.2f", (u - e - 60) / 60 }') --lr-shape cosine --monitor-every 800 --monitor-samples 16 --warmup-steps 30 --seq-len $SEQ --full-share 0 --task-share $TASKS --qa-share $QA --task-kinds $KINDS --qa-per-row $QPR --passage-share $PASSAGES --turns-share 0.5 --retrieval-weight ${RETW:-1} --retrieval-negatives ${NEG:-row} --namesake-share ${NAMESAKE:-0} --rename-share ${RENAME:-0} --twin-share ${TWIN:-0} --twin-copies ${TWINS:-1} --fusion-weight ${FUSIONW:-0} ${SPARSEK:+--sparse-top-k $SPARSEK} ${LDIM:+--landmark-dim $LDIM} ${WINDOW:+--window $WINDOW} ${LRSCALE:+--lr-scale $LRSCALE} ${ENCL:+--encoder-layers $ENCL} ${NLAY:+--n-layers $NLAY} ${LOWER:+--lower-layers $LOWER} ${SHORTW:+--short-window $SHORTW} ${LSEF:+--lse-fusion} ${OWNERF:+--owner-first} --copy-weight $COPY --answer-weight ${ANSW:-2} --lr $LR --train-only "$TRAIN_ONLY" --seed $SEED --out .train/$NAME > $L/$NAME.out 2>&1
 cp .train/$NAME/log.jsonl $L/$NAME.jsonl
 echo "trained $(( $(date +%s) - S )) s"
 python3 -m model.calibrate --model $M --corpus .train/corpus >> $L/$NAME.out 2>&1

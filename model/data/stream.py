@@ -20,7 +20,7 @@ does; doc_ids number them 0.. within the row), the last body document cut to fit
   (renames.py), so owners are matched as written, not known from earlier stretches. With twin_share, that
   share of code-question rows shows the asked file a second time under a sibling path with its classes
   renamed (twins.py), and asks about the two copies' members by owner: namesakes told apart by the owner
-  alone.
+  alone; with twin_copies n, n such copies, each renamed its own way.
 Targets are next-token ids inside a document, IGNORE (-100) elsewhere: on padding, at document ends, on the
 needle sentences and on the question; in a question document only the answer (and <|end_turn|>) is learnt.
 """
@@ -41,7 +41,7 @@ from model.data.corpus import Corpus
 from model.data.prose import is_prose, passage_questions
 from model.data.renames import RenamedCorpus, class_names, renaming, word_pool
 from model.data.tasks import KINDS, plan_needles
-from model.data.twins import TwinCorpus, folder_word, twin_mapping, twin_path
+from model.data.twins import TwinCorpus, folder_word, twin_mappings, twin_path
 from model.tokenizer import Tokenizer
 
 IGNORE = -100
@@ -124,7 +124,7 @@ class Row:
     definitions: list[tuple[int, int]] = field(default_factory=list)
     asked: list[tuple[str, str]] = field(default_factory=list)
     renames: dict[str, str] = field(default_factory=dict)  # a renamed qa row's class names: {old: new}
-    twin: dict[str, str] = field(default_factory=dict)  # a twin row's: the twin's class names {old: new}
+    twins: list[dict[str, str]] = field(default_factory=list)  # a twin row's class names per copy {old: new}
 
     def retrieval_targets(self, positions) -> dict[int, int]:
         """Answer input position -> the chunk HSA should retrieve there (what --retrieval-weight teaches).
@@ -153,7 +153,7 @@ class TrainStream:
                  task_share: float = 0.25, qa_share: float = 0.15, packages: Sequence[str] | None = None,
                  task_kinds: Sequence[str] = KINDS, questions_per_row: int = 1, passage_share: float = 0.0,
                  turns_share: float = 0.0, namesake_share: float = 0.0, rename_share: float = 0.0,
-                 owner_first: bool = False, twin_share: float = 0.0):
+                 owner_first: bool = False, twin_share: float = 0.0, twin_copies: int = 1):
         if seq_len % CHUNK or seq_len < 4 * CHUNK:
             raise ValueError(f"seq_len must be a multiple of {CHUNK} and at least {4 * CHUNK}, got {seq_len}")
         self.corpus, self.tokenizer = corpus, tokenizer
@@ -180,6 +180,9 @@ class TrainStream:
         if not 0.0 <= twin_share <= 1.0:
             raise ValueError(f"twin_share must be within [0, 1], got {twin_share}")
         self.twin_share = twin_share
+        if not 1 <= twin_copies <= 3:
+            raise ValueError(f"twin_copies must be 1, 2 or 3, got {twin_copies}")
+        self.twin_copies = twin_copies
         self.word_pool = word_pool(tokenizer) if rename_share > 0 or twin_share > 0 else []
         self.owner_first = owner_first  # methods' "where" answers begin with the qualified name (codeqa)
         self._classes: dict[str, list[str]] = {}  # package -> the class names its Python files define
@@ -423,13 +426,9 @@ class TrainStream:
         those that tell them apart)."""
         corpus = self.corpus
         if isinstance(corpus, TwinCorpus):
-            if not corpus.pair(doc):
-                corpus = corpus.base
-            else:
-                base_questions = self._questions_in(corpus.base, corpus.of, passages)
-                if doc == corpus.twin:
-                    base_questions = corpus.twin_questions(base_questions)
-                return corpus.telling_apart(base_questions)
+            if corpus.is_copy(doc):
+                return corpus.questions_of(doc, self._questions_in(corpus.base, corpus.of, passages))
+            corpus = corpus.base
         return self._questions_in(corpus, doc, passages)
 
     def _questions_in(self, corpus, doc: int, passages: bool) -> list[QA]:
@@ -464,7 +463,7 @@ class TrainStream:
                 break
         else:
             return self.row("plain")
-        base, renamed, twins, asked_doc, partner = self.corpus, None, None, doc, None
+        base, renamed, twins, asked_doc, partners = self.corpus, None, None, doc, []
         try:  # the row's own view of the corpus: its package renamed, the asked file twinned
             if self.rename_share > 0 and not passages and self.rng.random() < self.rename_share:
                 renamed = self._renamed(doc)
@@ -472,15 +471,20 @@ class TrainStream:
             if self.twin_share > 0 and not passages and self.rng.random() < self.twin_share:
                 twins = self._twinned(doc)
                 if twins is not None:
-                    self.corpus, partner = twins, twins.twin
-                    if self.rng.random() < 0.5:  # either copy is the one asked first
-                        asked_doc, partner = partner, doc
+                    self.corpus, partners = twins, list(twins.twins)
+                    if len(partners) == 1:  # (one draw, as the stream of session 30 drew it)
+                        if self.rng.random() < 0.5:  # either copy is the one asked first
+                            asked_doc, partners = partners[0], [doc]
+                    else:
+                        copies = [doc, *partners]
+                        asked_doc = copies.pop(int(self.rng.integers(len(copies))))
+                        partners = copies
             if self.corpus is not base:
                 asked = self.questions(asked_doc)
-                row = self._qa_row_about(asked_doc, asked, passages, partner) if asked else None
+                row = self._qa_row_about(asked_doc, asked, passages, partners) if asked else None
                 if row is not None:
                     row.renames = renamed.mapping if renamed is not None else {}
-                    row.twin = twins.mapping if twins is not None else {}
+                    row.twins = list(twins.mappings.values()) if twins is not None else []
                     return row
         finally:
             self.corpus = base
@@ -499,41 +503,51 @@ class TrainStream:
                              self.token_bytes) if mapping else None
 
     def _twinned(self, doc: int) -> TwinCorpus | None:
-        """The corpus with a twin of the document (twins.py), or None: it defines no class to rename, or the
-        two copies and the questions would not fit a row."""
+        """The corpus with twin_copies twins of the document (twins.py), or None: no class of it is renamed in
+        every copy, or the copies and the questions would not fit a row."""
         rng = random.Random(int(self.rng.integers(2**32)))
-        mapping = twin_mapping(self.corpus.text(doc), self.word_pool, rng)
-        if not mapping:
+        mappings = twin_mappings(self.corpus.text(doc), self.word_pool, rng, self.twin_copies)
+        folders: list[str] = []
+        for _ in mappings:  # a folder of its own for each copy
+            folders.append(next((f for f in (folder_word(self.word_pool, rng) for _ in range(8))
+                                 if f not in folders), f"copy{len(folders)}"))
+        path = self.corpus.path(doc)
+        twins = TwinCorpus(self.corpus, self.tokenizer, doc,
+                           [(twin_path(path, f), m) for f, m in zip(folders, mappings, strict=True)])
+        if not twins.told_apart:
             return None
-        path = twin_path(self.corpus.path(doc), folder_word(self.word_pool, rng))
-        twins = TwinCorpus(self.corpus, self.tokenizer, doc, path, mapping)
         room = self.seq_len - self.far - self.questions_per_row * QUESTION_SPACE
-        fits = padded(int(twins.lengths[doc])) + padded(int(twins.lengths[twins.twin])) <= room
+        fits = sum(padded(int(twins.lengths[i])) for i in [doc, *twins.twins]) <= room
         return twins if fits else None
 
-    def _qa_row_about(self, doc: int, found: list[QA], passages: bool, partner: int | None = None) -> Row:
+    def _qa_row_about(self, doc: int, found: list[QA], passages: bool, partners: Sequence[int] = ()
+                      ) -> Row | None:
         """A qa row asking first one of `found` (the questions of `doc`), then more about the row's files;
-        `partner`: another document shown whole beside it, before or after (a twin)."""
+        `partners`: other documents shown whole beside it, in a shuffled order (its twins; None when they do
+        not fit the row at the questions' distance)."""
         qa = found[int(self.rng.integers(len(found)))]
         question, answer = self.tokenizer.encode_batch([qa.question, qa.answer])
         first = self._question_piece(qa.question, qa.answer, (question.ids, answer.ids))
         source = self._piece(doc, self.seq_len)
-        pair = [source]
-        if partner is not None:
-            pair.append(self._piece(partner, self.seq_len))
-            if self.rng.random() < 0.5:
-                pair.reverse()
+        pair = [source, *(self._piece(partner, self.seq_len) for partner in partners)]
+        if len(pair) == 2 and self.rng.random() < 0.5:  # (one draw, as the stream of session 30 drew it)
+            pair.reverse()
+        elif len(pair) > 2:
+            pair = [pair[int(n)] for n in self.rng.permutation(len(pair))]
         reserve = (self.questions_per_row - 1) * QUESTION_SPACE
         body_space = self.seq_len - padded(len(first[0])) - reserve
         span = sum(padded(len(piece[0])) for piece in pair)
+        if partners and span > body_space - self.far:
+            return None  # the pair and a long first question do not fit: the caller asks a plain row
         slack = max(body_space - span - self.far, 0)
         before = int(self.rng.integers(0, slack // CHUNK + 1)) * CHUNK
         # the rest of the row: the file's package first, as in a project (the hard negatives of a code
         # question: the same names called and imported in other files)
         others = [int(i) for i in self.rng.permutation(self.neighbours[self.corpus.package(doc)])
-                  if i not in (doc, partner)]
+                  if i != doc and i not in partners]
         pieces = self._fill(before, [], others)
-        start = before + (padded(len(pair[0][0])) if pair[0] is not source else 0)
+        start = before + sum(padded(len(piece[0])) for piece in pair[:next(
+            n for n, piece in enumerate(pair) if piece is source)])
         pieces = self._fill(body_space - before - span, [*pieces, *pair], others)
         asked = [(doc, start, qa, answer, first)]
         if reserve:

@@ -1,4 +1,4 @@
-"""Twins: a Python file shown twice in one training row, its classes spelt anew in the second copy.
+"""Twins: a Python file shown twice (or more) in one training row, its classes spelt anew in each copy.
 
 Definition lookup misses mostly on namesakes: `BaseRequest.post` answered from another class's `post`
 (docs/lab-notes.md, sessions 14-29). In real projects a method's namesakes differ from it in more than the
@@ -8,13 +8,14 @@ asked file again, under a sibling path, with every class it defines renamed (ren
 of its methods has a namesake whose lines, docstring and neighbours are the same and whose owner, in the
 scope comment and the class line, is not. The questions about the pair name the owner (`Where is the method
 post of StreamBuffer defined?`); the ones that cannot tell the two copies apart (a module-level function, a
-description asked for its name) are not asked.
+description asked for its name) are not asked. With more copies (TrainStream twin_copies), each method has
+that many namesakes, as a multi-key task has four needles.
 """
 
 from __future__ import annotations
 
 import posixpath
-import re
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -25,69 +26,85 @@ from model.tokenizer import Tokenizer
 
 
 def twin_path(path: str, folder: str) -> str:
-    """The twin's path: the same file name in a sibling folder (`aiohttp/web.py` -> `aiohttp/stream/web.py`),
-    as `_async/` and `_sync/` copies sit in real projects."""
+    """The twin's path: the same file name in a new folder beside the file (`aiohttp/web.py` ->
+    `aiohttp/stream/web.py`), as `_async/` and `_sync/` copies sit in real projects."""
     head, name = posixpath.split(path)
     return posixpath.join(head, folder, name)
 
 
 class TwinCorpus:
-    """A corpus with one more document, index len(base): document `of` again under `path`, with the classes
-    it defines renamed by `mapping` ({old: new}). Every other document, and every index, is base's own."""
+    """A corpus with more documents, indices len(base) on: document `of` again, once per (path, mapping) of
+    `copies`, with the classes it defines renamed by that mapping ({old: new}). Every other document, and
+    every index, is base's own."""
 
-    def __init__(self, base, tokenizer: Tokenizer, of: int, path: str, mapping: dict[str, str]):
-        self.base, self.of, self.twin, self.mapping = base, of, len(base), mapping
-        self._path = path
+    def __init__(self, base, tokenizer: Tokenizer, of: int, copies: Sequence[tuple[str, dict[str, str]]]):
+        self.base, self.of = base, of
+        self.twins = list(range(len(base), len(base) + len(copies)))
+        self.mappings = {i: mapping for i, (_, mapping) in zip(self.twins, copies, strict=True)}
         source = base.text(of).split("\n", 1)[1]  # (a RenamedCorpus has no source())
-        self._text = f"{path}\n{rename_text(source, mapping)}"
-        ids = tokenizer.encode(self._text)  # as Corpus.build encodes a document (corpus._encode_texts)
-        self._doc = np.array([tokenizer.doc_start_id, *ids, tokenizer.doc_end_id], dtype=np.uint16)
+        self._texts = {i: f"{path}\n{rename_text(source, mapping)}"
+                       for i, (path, mapping) in zip(self.twins, copies, strict=True)}
+        self._docs = {}
+        for i, text in self._texts.items():
+            ids = tokenizer.encode(text)  # as Corpus.build encodes a document (corpus._encode_texts)
+            self._docs[i] = np.array([tokenizer.doc_start_id, *ids, tokenizer.doc_end_id], dtype=np.uint16)
+        # the classes every copy renamed: what tells all the copies apart
+        self.told_apart = set.intersection(*(set(m) for m in self.mappings.values())) if copies else set()
         self.lengths = _Lengths(self)
 
     def __len__(self) -> int:
-        return len(self.base) + 1
+        return len(self.base) + len(self.twins)
 
     def package(self, i: int) -> str:
-        return self.base.package(self.of if i == self.twin else i)
+        return self.base.package(self.of if i in self._texts else i)
 
     def path(self, i: int) -> str:
-        return self._path if i == self.twin else self.base.path(i)
+        return self._texts[i].split("\n", 1)[0] if i in self._texts else self.base.path(i)
 
     def text(self, i: int) -> str:
-        return self._text if i == self.twin else self.base.text(i)
+        return self._texts[i] if i in self._texts else self.base.text(i)
 
     def source(self, i: int) -> str:
-        return self.text(i).split("\n", 1)[1] if i == self.twin else self.base.source(i)
+        return self._texts[i].split("\n", 1)[1] if i in self._texts else self.base.source(i)
 
     def doc(self, i: int) -> np.ndarray:
-        return self._doc if i == self.twin else self.base.doc(i)
+        return self._docs[i] if i in self._docs else self.base.doc(i)
 
-    def pair(self, i: int) -> bool:
-        """Whether document i is one of the twins."""
-        return i in (self.of, self.twin)
+    def is_copy(self, i: int) -> bool:
+        """Whether document i is `of` or one of its twins."""
+        return i == self.of or i in self._texts
 
-    def twin_questions(self, questions: list[QA]) -> list[QA]:
-        """The questions of `of` as the twin asks them: its names renamed (the lines stay where they were)."""
-        return [replace(qa, question=rename_text(qa.question, self.mapping),
-                        answer=rename_text(qa.answer, self.mapping), name=rename_text(qa.name, self.mapping))
-                for qa in questions]
+    def questions_of(self, i: int, questions: list[QA]) -> list[QA]:
+        """The questions of `of` as copy i asks them, of those that tell the copies apart: about a class every
+        twin renamed, or a member of one (`StreamBuffer.post`), its names renamed as the copy's text has them
+        (the lines stay where they were). A module-level function or constant is the same in every copy, and
+        a description asked for its name ("which") has a right answer in each."""
+        kept = [qa for qa in questions if qa.kind != "which" and qa.name.split(".")[0] in self.told_apart]
+        if i == self.of:
+            return kept
+        mapping = self.mappings[i]
+        return [replace(qa, question=rename_text(qa.question, mapping),
+                        answer=rename_text(qa.answer, mapping), name=rename_text(qa.name, mapping))
+                for qa in kept]
 
-    def telling_apart(self, questions: list[QA]) -> list[QA]:
-        """The questions about a twin that name what differs between the copies: a class or a member of one
-        that the twin renamed (`StreamBuffer.post`). A module-level function or constant is the same in both,
-        and a description asked for its name ("which") has two right answers."""
-        renamed = set(self.mapping) | set(self.mapping.values())
-        return [qa for qa in questions if qa.kind != "which" and qa.name.split(".")[0] in renamed]
 
-
-def twin_mapping(text: str, pool, rng) -> dict[str, str]:
-    """{old: new} for the classes a Python file defines (renames.renaming over that file alone)."""
-    return renaming(sorted(class_names(text)), pool, rng)
+def twin_mappings(text: str, pool, rng, count: int) -> list[dict[str, str]]:
+    """`count` {old: new} maps for the classes a Python file defines (renames.renaming over that file alone);
+    a class one map would spell as an earlier map spells any class keeps its name in it, so every copy's
+    names differ from every other's."""
+    names = sorted(class_names(text))
+    mappings: list[dict[str, str]] = []
+    taken = set(names)
+    for _ in range(count):
+        mapping = {old: new for old, new in renaming(names, pool, rng).items() if new not in taken}
+        taken |= set(mapping.values())
+        mappings.append(mapping)
+    return mappings
 
 
 def folder_word(pool, rng) -> str:
-    """A folder name for a twin: a pool word in lower case (`stream`)."""
-    return re.sub(r"\W", "", rng.choice(pool).lower()) or "copy"
+    """A folder name for a twin: a pool word (renames.word_pool: letters only) in lower case (`stream`)."""
+    return rng.choice(pool).lower()
 
 
 class _Lengths:
@@ -95,6 +112,6 @@ class _Lengths:
         self.corpus = corpus
 
     def __getitem__(self, i: int) -> int:
-        if i == self.corpus.twin:
+        if i in self.corpus.twins:
             return len(self.corpus.doc(i))
         return int(self.corpus.base.lengths[i])

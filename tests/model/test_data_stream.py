@@ -328,48 +328,55 @@ def test_renamed_rows_show_the_package_and_ask_about_it_with_its_classes_renamed
         TrainStream(corpus, tok, seq_len=T, seed=0, rename_share=1.5)
 
 
-def test_twin_rows_show_the_asked_file_twice_and_ask_each_copy_by_its_owner(corpus, tok):
-    # namesakes told apart by the owner alone: the same lines under two class names, a question about each
+@pytest.mark.parametrize("copies", [1, 3])
+def test_twin_rows_show_the_asked_file_again_and_ask_each_copy_by_its_owner(corpus, tok, copies):
+    # namesakes told apart by the owner alone: the same lines under other class names, questions about each
     stream = TrainStream(corpus, tok, seq_len=16384, seed=9, questions_per_row=8, twin_share=1.0,
-                         namesake_share=1.0)
-    rows = [row for row in rows_of(stream, "qa", 8) if row.twin]
-    assert len(rows) >= 5  # (7 of 8 measured: the other file defines no class)
-    pairs = asked_twin = asked_original = 0
+                         namesake_share=1.0, twin_copies=copies)
+    rows = [row for row in rows_of(stream, "qa", 8 * copies) if row.twins]
+    # (7 of 8 measured with one copy: the other file defines no class; 4 copies fit a row less often)
+    assert len(rows) >= 5
+    asked = {"original": 0, "twin": 0}
     for row in rows:
-        twin = len(corpus)  # the twin is the one document the corpus does not hold
-        assert row.sources.count(twin) == 1
+        assert len(row.twins) == copies
+        twins = list(range(len(corpus), len(corpus) + copies))  # the documents the corpus does not hold
+        assert sorted(doc for doc in row.sources if doc >= len(corpus)) == twins
         spans = dict(zip(row.sources, documents(row.doc_ids), strict=False))
-        original = next(doc for doc in row.sources if doc < twin and corpus.path(doc).endswith(".py")
-                        and tok.decode(row.ids[slice(*spans[doc])].tolist()).split("\n", 1)[1]
-                        == rename_back(tok.decode(row.ids[slice(*spans[twin])].tolist()), row.twin)
-                        .split("\n", 1)[1])
-        twin_text = tok.decode(row.ids[slice(*spans[twin])].tolist())
+        texts = {doc: tok.decode(row.ids[slice(*spans[doc])].tolist()) for doc in row.sources}
+        original = next(doc for doc in row.sources if doc < len(corpus) and corpus.path(doc).endswith(".py")
+                        and texts[doc].split("\n", 1)[1]
+                        == rename_back(texts[twins[0]], row.twins[0]).split("\n", 1)[1])
         head, _, name = corpus.path(original).rpartition("/")
-        assert re.match(rf"{re.escape(head)}/[a-z]+/{re.escape(name)}\n", twin_text)  # a sibling folder
-        assert not any(re.search(rf"\b{old}\b", twin_text) for old in row.twin)
-        pairs += 1
+        owners = {original: set(row.twins[0])}
+        for twin, mapping in zip(twins, row.twins, strict=True):
+            assert rename_back(texts[twin], mapping).split("\n", 1)[1] == texts[original].split("\n", 1)[1]
+            assert re.match(rf"{re.escape(head)}/[a-z0-9]+/{re.escape(name)}\n", texts[twin])  # a new folder
+            assert not any(re.search(rf"\b{old}\b", texts[twin]) for old in mapping)
+            owners[twin] = {mapping[old] for old in owners[original] if old in mapping}
+        assert len({texts[twin].split("\n", 1)[0] for twin in twins}) == copies  # a folder each
+        every = [names for names in owners.values()]
+        assert all(not a & b for n, a in enumerate(every) for b in every[n + 1:])  # no owner in two copies
         for (question, _), (_, chunk) in zip(row.asked, row.definitions, strict=True):
             at = chunk * 64
-            copy = twin if spans[twin][0] <= at < spans[twin][1] else original \
-                if spans[original][0] <= at < spans[original][1] else None
+            copy = next((doc for doc in owners if spans[doc][0] <= at < spans[doc][1]), None)
             if copy is None:
                 continue
-            # a question about either copy names an owner the twin renamed, and retrieves that copy's lines
-            names = list(row.twin.values() if copy == twin else row.twin)
-            owner = next((n for n in names if re.search(rf"\b{n}\b", question)), None)
+            # a question about a copy names an owner of that copy, and retrieves that copy's lines
+            owner = next((n for n in owners[copy] if re.search(rf"\b{n}\b", question)), None)
             assert owner is not None, question
             assert owner in tok.decode(row.ids[at - 64:at + 128].tolist())
-            asked_twin += copy == twin
-            asked_original += copy == original
-    assert pairs == len(rows) and asked_twin >= 5 and asked_original >= 5
+            asked["original" if copy == original else "twin"] += 1
+    assert asked["original"] >= 4 and asked["twin"] >= 4 * copies
     plain = TrainStream(corpus, tok, seq_len=16384, seed=9, questions_per_row=8, rename_share=0.5)
     off = TrainStream(corpus, tok, seq_len=16384, seed=9, questions_per_row=8, rename_share=0.5,
                       twin_share=0.0)
     for _ in range(4):  # without it the stream is the one it was
         a, b = plain.row("qa"), off.row("qa")
-        assert (a.ids == b.ids).all() and not b.twin
+        assert (a.ids == b.ids).all() and not b.twins
     with pytest.raises(ValueError, match="twin_share"):
         TrainStream(corpus, tok, seq_len=T, seed=0, twin_share=-0.1)
+    with pytest.raises(ValueError, match="twin_copies"):
+        TrainStream(corpus, tok, seq_len=T, seed=0, twin_copies=4)
 
 
 def rename_back(text: str, mapping: dict[str, str]) -> str:
