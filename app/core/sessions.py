@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,15 +31,21 @@ class Turn:
     created: str
 
 
-def _connect(db_path: str | Path) -> sqlite3.Connection:
-    """A connection with the chat table in place; reading never writes (the table is made only if absent)."""
+@contextmanager
+def _connect(db_path: str | Path) -> Iterator[sqlite3.Connection]:
+    """A connection with the chat table in place, for one block: committed when it ends (rolled back on an
+    error) and closed. Reading never writes (the table is made only if absent)."""
     conn = sqlite3.connect(str(db_path), timeout=30)
-    query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chat_turns'"
-    if conn.execute(query).fetchone() is None:
+    try:
+        query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chat_turns'"
+        if conn.execute(query).fetchone() is None:
+            with conn:
+                conn.execute(_SCHEMA)
+                conn.execute("CREATE INDEX IF NOT EXISTS chat_turns_session ON chat_turns(session, id)")
         with conn:
-            conn.execute(_SCHEMA)
-            conn.execute("CREATE INDEX IF NOT EXISTS chat_turns_session ON chat_turns(session, id)")
-    return conn
+            yield conn
+    finally:
+        conn.close()
 
 
 def _citation(data: dict) -> Citation:

@@ -12,7 +12,8 @@ import os
 import sqlite3
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,8 +90,14 @@ def db_size(db_path: Path) -> int:
     return total
 
 
-def _connect(db_path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+@contextmanager
+def _connect(db_path: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to a project database, closed when the block ends."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+    try:
+        yield conn
+    finally:
+        conn.close()
 
 
 def _roots(conn: sqlite3.Connection) -> list[RootInfo]:

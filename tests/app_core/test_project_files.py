@@ -2,6 +2,7 @@
 adds while it is being read never shows up half (its files without their root)."""
 
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 
 from app.core import tasks
@@ -23,13 +24,6 @@ class WriteBetweenReads:
                 self.write()
         return cursor
 
-    def __enter__(self):
-        self.conn.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self.conn.__exit__(*exc)
-
 
 def test_the_file_list_is_one_snapshot_while_an_ingest_adds_a_root(tmp_path: Path, monkeypatch):
     first, second = tmp_path / "first", tmp_path / "second"
@@ -41,8 +35,10 @@ def test_the_file_list_is_one_snapshot_while_an_ingest_adds_a_root(tmp_path: Pat
     ingest([str(first)], db_path=db)
     opened = tasks._connect
 
+    @contextmanager
     def connect(path):
-        return WriteBetweenReads(opened(path), lambda: ingest([str(first), str(second)], db_path=db))
+        with opened(path) as conn:
+            yield WriteBetweenReads(conn, lambda: ingest([str(first), str(second)], db_path=db))
 
     monkeypatch.setattr(tasks, "_connect", connect)
     shown = tasks.project_files(db)  # before the fix: KeyError, b.txt's root not among the roots read
