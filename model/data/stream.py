@@ -27,11 +27,9 @@ needle sentences and on the question; in a question document only the answer (an
 
 from __future__ import annotations
 
-import bisect
 import random
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -40,112 +38,24 @@ from model.data.codeqa import QA, code_questions
 from model.data.corpus import Corpus
 from model.data.prose import is_prose, passage_questions
 from model.data.renames import RenamedCorpus, class_names, renaming, word_pool
+from model.data.rows import (
+    CHUNK,
+    Row,
+    definition_chars,
+    namesake_names,
+    padded,
+    verbatim_chars,
+    visible_starts,
+)
 from model.data.tasks import KINDS, plan_needles
 from model.data.twins import TwinCorpus, folder_word, twin_mappings, twin_path
 from model.tokenizer import Tokenizer
 
 IGNORE = -100
-CHUNK = 64
 ROW_KINDS = ("plain", "qa", *KINDS)
 QA_CACHE_SIZE = 50_000
 MAX_QA_SOURCE = 4096  # tokens: parsing larger files on the fly would slow the stream down
 QUESTION_SPACE = 128  # tokens a long qa row reserves for each question beyond its first
-
-
-def verbatim_chars(answer: str, text: str, region: tuple[int, int], shortest: int = 4) -> dict[int, int]:
-    """Characters of `answer` that `text` holds verbatim: answer index -> text index. The answer is matched
-    greedily left to right in stretches of at least `shortest` characters, looked for in text[region] first,
-    then anywhere in text; characters of no such stretch (a line number, a separator) are left out."""
-    held: dict[int, int] = {}
-    i = 0
-    while i + shortest <= len(answer):
-        piece = answer[i:i + shortest]
-        at = text.find(piece, *region)
-        if at < 0:
-            at = text.find(piece)
-        if at < 0:
-            i += 1
-            continue
-        n = shortest
-        while i + n < len(answer) and at + n < len(text) and answer[i + n] == text[at + n]:
-            n += 1
-        held.update((i + k, at + k) for k in range(n))
-        i += n
-    return held
-
-
-def definition_chars(text: str, qa: QA) -> tuple[int, int]:
-    """[start, end) characters of a QA's definition lines in its corpus document's text (text line 0 is the
-    path, so source line n is text line n)."""
-    lines = text.split("\n")
-    start = sum(len(line) + 1 for line in lines[:qa.start_line])
-    return start, start + sum(len(line) + 1 for line in lines[qa.start_line:qa.end_line + 1])
-
-
-def visible_starts(text: str, offsets) -> list[tuple[int, int]]:
-    """(token index, its first non-space character) for the tokens of `text` (character offsets) that have
-    one: a token " 42" is copied from where "4" is."""
-    out = []
-    for j, (start, end) in enumerate(offsets):
-        word = text[start:end]
-        if word.strip():
-            out.append((j, start + len(word) - len(word.lstrip())))
-    return out
-
-
-def padded(length: int) -> int:
-    return length + (-length) % CHUNK
-
-
-def namesake_names(names: Sequence[str]) -> set[str]:
-    """The qualified names whose last part another of them ends in too (`Request.post`, `Client.post`)."""
-    owners: dict[str, set[str]] = {}
-    for name in names:
-        owners.setdefault(name.rpartition(".")[2], set()).add(name)
-    return {name for same in owners.values() if len(same) > 1 for name in same}
-
-
-@dataclass
-class Row:
-    ids: np.ndarray  # (T,) int64
-    doc_ids: np.ndarray  # (T,) int64, 0.. per document, padding included in its document
-    mask: np.ndarray  # (T,) bool: this token is learnt as the target of the token before it
-    kind: str
-    question: str = ""
-    answer: str = ""
-    sources: list[int] = field(default_factory=list)  # corpus documents in the row, in order
-    answer_from: int = -1  # where the question document starts (its learnt tokens are the answer); -1: none
-    source_chunk: int = -1  # the chunk of the row that holds the answer (needle value, definition); -1: none
-    # position of an answer token's input -> row position of the token it copies (a needle's, or the file's
-    # for a code question)
-    copy_sources: dict[int, int] = field(default_factory=dict)
-    # qa rows: (input position of the answer's first token, the chunk of its definition) per question, in
-    # row order; `question`/`answer` are the first's, `asked` lists every (question, answer)
-    definitions: list[tuple[int, int]] = field(default_factory=list)
-    asked: list[tuple[str, str]] = field(default_factory=list)
-    renames: dict[str, str] = field(default_factory=dict)  # a renamed qa row's class names: {old: new}
-    twins: list[dict[str, str]] = field(default_factory=list)  # a twin row's class names per copy {old: new}
-
-    def retrieval_targets(self, positions) -> dict[int, int]:
-        """Answer input position -> the chunk HSA should retrieve there (what --retrieval-weight teaches).
-
-        A copied token's chunk is the one holding its text, so each value of a multi-part answer (multi-query,
-        multi-value, variable tracking) points at its own needle. Tokens copied from nowhere: a code answer's
-        (punctuation, words the file does not hold verbatim) point at its question's definition; a task
-        answer's (", ", <|end_turn|>) at the chunk the answer read last."""
-        if self.source_chunk < 0:
-            return {}
-        starts = [start for start, _ in self.definitions]
-        wanted, last = {}, self.source_chunk
-        for at in map(int, positions):
-            if at in self.copy_sources:
-                last = self.copy_sources[at] // CHUNK
-                wanted[at] = last
-            elif self.kind == "qa":
-                wanted[at] = self.definitions[max(bisect.bisect_right(starts, at) - 1, 0)][1]
-            else:
-                wanted[at] = last
-        return wanted
 
 
 class TrainStream:
@@ -165,21 +75,13 @@ class TrainStream:
         self.task_kinds = tuple(task_kinds)
         if questions_per_row < 1:
             raise ValueError(f"questions_per_row must be at least 1, got {questions_per_row}")
-        if not 0.0 <= passage_share <= 1.0:
-            raise ValueError(f"passage_share must be within [0, 1], got {passage_share}")
-        self.passage_share = passage_share
-        if not 0.0 <= turns_share <= 1.0:
-            raise ValueError(f"turns_share must be within [0, 1], got {turns_share}")
-        self.turns_share = turns_share
-        if not 0.0 <= namesake_share <= 1.0:
-            raise ValueError(f"namesake_share must be within [0, 1], got {namesake_share}")
-        self.namesake_share = namesake_share
-        if not 0.0 <= rename_share <= 1.0:
-            raise ValueError(f"rename_share must be within [0, 1], got {rename_share}")
-        self.rename_share = rename_share
-        if not 0.0 <= twin_share <= 1.0:
-            raise ValueError(f"twin_share must be within [0, 1], got {twin_share}")
-        self.twin_share = twin_share
+        shares = dict(passage_share=passage_share, turns_share=turns_share, namesake_share=namesake_share,
+                      rename_share=rename_share, twin_share=twin_share)
+        for name, share in shares.items():
+            if not 0.0 <= share <= 1.0:
+                raise ValueError(f"{name} must be within [0, 1], got {share}")
+        self.passage_share, self.turns_share, self.namesake_share = passage_share, turns_share, namesake_share
+        self.rename_share, self.twin_share = rename_share, twin_share
         if not 1 <= twin_copies <= 3:
             raise ValueError(f"twin_copies must be 1, 2 or 3, got {twin_copies}")
         self.twin_copies = twin_copies
@@ -509,13 +411,13 @@ class TrainStream:
         mappings = twin_mappings(self.corpus.text(doc), self.word_pool, rng, self.twin_copies)
         folders: list[str] = []
         for _ in mappings:  # a folder of its own for each copy
-            folders.append(next((f for f in (folder_word(self.word_pool, rng) for _ in range(8))
-                                 if f not in folders), f"copy{len(folders)}"))
+            folder = folder_word(self.word_pool, rng)
+            folders.append(folder + str(len(folders)) if folder in folders else folder)
         path = self.corpus.path(doc)
         twins = TwinCorpus(self.corpus, self.tokenizer, doc,
                            [(twin_path(path, f), m) for f, m in zip(folders, mappings, strict=True)])
         if not twins.told_apart:
-            return None
+            return None  # (before the copies are tokenized: the lengths below are the first to need them)
         room = self.seq_len - self.far - self.questions_per_row * QUESTION_SPACE
         fits = sum(padded(int(twins.lengths[i])) for i in [doc, *twins.twins]) <= room
         return twins if fits else None
@@ -529,16 +431,16 @@ class TrainStream:
         question, answer = self.tokenizer.encode_batch([qa.question, qa.answer])
         first = self._question_piece(qa.question, qa.answer, (question.ids, answer.ids))
         source = self._piece(doc, self.seq_len)
-        pair = [source, *(self._piece(partner, self.seq_len) for partner in partners)]
-        if len(pair) == 2 and self.rng.random() < 0.5:  # (one draw, as the stream of session 30 drew it)
-            pair.reverse()
-        elif len(pair) > 2:
-            pair = [pair[int(n)] for n in self.rng.permutation(len(pair))]
+        shown = [source, *(self._piece(partner, self.seq_len) for partner in partners)]
+        if len(shown) == 2 and self.rng.random() < 0.5:  # (one draw, as the stream of session 30 drew it)
+            shown.reverse()
+        elif len(shown) > 2:
+            shown = [shown[int(n)] for n in self.rng.permutation(len(shown))]
         reserve = (self.questions_per_row - 1) * QUESTION_SPACE
         body_space = self.seq_len - padded(len(first[0])) - reserve
-        span = sum(padded(len(piece[0])) for piece in pair)
+        span = sum(padded(len(piece[0])) for piece in shown)
         if partners and span > body_space - self.far:
-            return None  # the pair and a long first question do not fit: the caller asks a plain row
+            return None  # the copies and a long first question do not fit: the caller asks a plain row
         slack = max(body_space - span - self.far, 0)
         before = int(self.rng.integers(0, slack // CHUNK + 1)) * CHUNK
         # the rest of the row: the file's package first, as in a project (the hard negatives of a code
@@ -546,9 +448,9 @@ class TrainStream:
         others = [int(i) for i in self.rng.permutation(self.neighbours[self.corpus.package(doc)])
                   if i != doc and i not in partners]
         pieces = self._fill(before, [], others)
-        start = before + sum(padded(len(piece[0])) for piece in pair[:next(
-            n for n, piece in enumerate(pair) if piece is source)])
-        pieces = self._fill(body_space - before - span, [*pieces, *pair], others)
+        ahead = next(n for n, piece in enumerate(shown) if piece is source)  # copies placed before the source
+        start = before + sum(padded(len(piece[0])) for piece in shown[:ahead])
+        pieces = self._fill(body_space - before - span, [*pieces, *shown], others)
         asked = [(doc, start, qa, answer, first)]
         if reserve:
             asked += self._more_questions(pieces, body_space, reserve, {(doc, qa.name)}, passages)

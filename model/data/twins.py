@@ -44,10 +44,8 @@ class TwinCorpus:
         source = base.text(of).split("\n", 1)[1]  # (a RenamedCorpus has no source())
         self._texts = {i: f"{path}\n{rename_text(source, mapping)}"
                        for i, (path, mapping) in zip(self.twins, copies, strict=True)}
-        self._docs = {}
-        for i, text in self._texts.items():
-            ids = tokenizer.encode(text)  # as Corpus.build encodes a document (corpus._encode_texts)
-            self._docs[i] = np.array([tokenizer.doc_start_id, *ids, tokenizer.doc_end_id], dtype=np.uint16)
+        self.tokenizer = tokenizer
+        self._docs: dict[int, np.ndarray] = {}  # each copy tokenized when first read
         # the classes every copy renamed: what tells all the copies apart
         self.told_apart = set.intersection(*(set(m) for m in self.mappings.values())) if copies else set()
         self.lengths = _Lengths(self)
@@ -68,7 +66,14 @@ class TwinCorpus:
         return self._texts[i].split("\n", 1)[1] if i in self._texts else self.base.source(i)
 
     def doc(self, i: int) -> np.ndarray:
-        return self._docs[i] if i in self._docs else self.base.doc(i)
+        """Token ids <|doc_start|> ... <|doc_end|>, as Corpus.build encodes a document (_encode_texts)."""
+        if i not in self._texts:
+            return self.base.doc(i)
+        if i not in self._docs:
+            ids = self.tokenizer.encode(self._texts[i])
+            self._docs[i] = np.array([self.tokenizer.doc_start_id, *ids, self.tokenizer.doc_end_id],
+                                     dtype=np.uint16)
+        return self._docs[i]
 
     def is_copy(self, i: int) -> bool:
         """Whether document i is `of` or one of its twins."""

@@ -10,7 +10,8 @@ import torch
 
 from model.data.corpus import Corpus, find_sources
 from model.data.renames import rename_text, renaming, word_pool
-from model.data.stream import IGNORE, TrainStream, namesake_names, padded, verbatim_chars
+from model.data.rows import namesake_names, padded, verbatim_chars
+from model.data.stream import IGNORE, TrainStream
 from model.data.tasks import KINDS
 from model.tokenizer import Tokenizer
 
@@ -354,7 +355,7 @@ def test_twin_rows_show_the_asked_file_again_and_ask_each_copy_by_its_owner(corp
             assert not any(re.search(rf"\b{old}\b", texts[twin]) for old in mapping)
             owners[twin] = {mapping[old] for old in owners[original] if old in mapping}
         assert len({texts[twin].split("\n", 1)[0] for twin in twins}) == copies  # a folder each
-        every = [names for names in owners.values()]
+        every = list(owners.values())
         assert all(not a & b for n, a in enumerate(every) for b in every[n + 1:])  # no owner in two copies
         for (question, _), (_, chunk) in zip(row.asked, row.definitions, strict=True):
             at = chunk * 64
