@@ -24,9 +24,10 @@
 # T2 shipped:
 #   A=T1 SHARE=0.5 SEED=64 TWIN=0.5 bash benchmarks/gpu/session25_rename.sh one
 #   A=T2 SHARE=0.5 SEED=65 TWIN=0.5 bash benchmarks/gpu/session25_rename.sh one
-# Staged for session 31 (docs/lab-notes.md, session 30's last entry), from T2 (resources/model as committed):
+# Session 31 ran, from T2, T3 and then on the warm machine T4 from T3 with three copies (shipped) and T5 from T4:
 #   A=T3 SHARE=0.5 SEED=66 TWIN=0.5 bash benchmarks/gpu/session25_rename.sh one
-#   A=T4 SHARE=0.5 SEED=66 TWIN=0.5 TWINS=3 bash benchmarks/gpu/session25_rename.sh one   # three copies
+#   INIT=.train/T3/model A=T4 SHARE=0.5 SEED=67 TWIN=0.5 TWINS=3 bash benchmarks/gpu/session25_rename.sh one
+#   INIT=.train/T4/model A=T5 SHARE=0.5 SEED=68 TWIN=0.5 TWINS=3 bash benchmarks/gpu/session25_rename.sh one
 S=$(date +%s)
 export TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 K=single,multikey,multikey,multivalue,multiquery,multiquery,vartrack,vartrack
