@@ -1,3 +1,4 @@
+import ast
 import json
 import re
 import shutil
@@ -11,6 +12,7 @@ import torch
 from model.data.corpus import Corpus, find_sources
 from model.data.renames import rename_text, renaming, word_pool
 from model.data.rows import namesake_names, padded, verbatim_chars
+from model.data.show import main as show
 from model.data.stream import IGNORE, TrainStream
 from model.data.tasks import KINDS
 from model.tokenizer import Tokenizer
@@ -39,7 +41,7 @@ def tok():
 
 
 @pytest.fixture(scope="module")
-def corpus(tok, tmp_path_factory):
+def corpus_folder(tok, tmp_path_factory):
     """About 2 MB of real standard-library code: several packages, small and large files."""
     root = tmp_path_factory.mktemp("lib")
     for package in PACKAGES:
@@ -47,7 +49,12 @@ def corpus(tok, tmp_path_factory):
     files = {name: paths[:25] for name, paths in find_sources([root]).items()}
     built = Corpus.build(files, tok, list(files), workers=1, roots=[root])
     built.save(root.parent / "corpus")
-    return Corpus.load(root.parent / "corpus")
+    return root.parent / "corpus"
+
+
+@pytest.fixture(scope="module")
+def corpus(corpus_folder):
+    return Corpus.load(corpus_folder)
 
 
 def documents(doc_ids: np.ndarray) -> list[tuple[int, int]]:
@@ -378,6 +385,22 @@ def test_twin_rows_show_the_asked_file_again_and_ask_each_copy_by_its_owner(corp
         TrainStream(corpus, tok, seq_len=T, seed=0, twin_share=-0.1)
     with pytest.raises(ValueError, match="twin_copies"):
         TrainStream(corpus, tok, seq_len=T, seed=0, twin_copies=4)
+
+
+def test_show_prints_a_twin_row_with_its_copies_renames_and_questions_by_their_owners(corpus_folder, capsys):
+    # what `python -m model.data.show --twins 2` shows a newcomer: the renames of each copy, and questions
+    # that name the copies' owners
+    for seed in range(6):
+        assert show(["--corpus", str(corpus_folder), "--kind", "qa", "--seq-len", "16384", "--questions", "8",
+                     "--twins", "2", "--seed", str(seed)]) == 0
+        out = capsys.readouterr().out
+        if "twin copy" in out:
+            break
+    renames = [ast.literal_eval(line.split(": ", 1)[1]) for line in out.splitlines()
+               if line.startswith("twin copy")]
+    assert len(renames) == 2 and all(renames)
+    questions = "\n".join(line for line in out.splitlines() if "<|user|>" in line)  # shown whole
+    assert any(re.search(rf"\b{new}\b", questions) for mapping in renames for new in mapping.values())
 
 
 def rename_back(text: str, mapping: dict[str, str]) -> str:
