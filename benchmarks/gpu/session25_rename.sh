@@ -29,7 +29,7 @@
 #   INIT=.train/T3/model A=T4 SHARE=0.5 SEED=67 TWIN=0.5 TWINS=3 bash benchmarks/gpu/session25_rename.sh one
 #   INIT=.train/T4/model A=T5 SHARE=0.5 SEED=68 TWIN=0.5 TWINS=3 bash benchmarks/gpu/session25_rename.sh one
 # Staged for session 32, after benchmarks/gpu/fresh_seeds.sh and only if T4 falls short there, from T4
-# (resources/model as committed): twice the twin dose (at TWIN=0.5 only 15-18% of code-question rows carry twins):
+# (resources/model as committed): more twins (TWIN=0.5 twins 15-18% of code-question rows, TWIN=1.0 49%):
 #   A=T6 SHARE=0.5 SEED=69 TWIN=1.0 TWINS=3 bash benchmarks/gpu/session25_rename.sh one
 S=$(date +%s)
 export TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
