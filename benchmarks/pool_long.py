@@ -42,6 +42,8 @@ def load(patterns: list[str]) -> tuple[dict, dict[tuple[str, int], dict]]:
         try:
             results = json.loads(Path(path).read_text())
             cells = results["cells"]
+            if not isinstance(cells, dict):
+                raise TypeError
         except (OSError, ValueError, KeyError, TypeError):
             raise SystemExit(f"{path}: not an eval_long result") from None
         first = first or results
@@ -105,8 +107,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     first, runs = load(args.patterns)
     cells = pooled(runs)
-    text = (f"Model `{first['model']}` (fingerprint {first.get('fingerprint')}), {len(runs)} runs of a cell "
-            f"pooled into {len(cells)} cells; exact / RULER / cited, as eval_long writes them:\n\n"
+    text = (f"Model `{first.get('model')}` (fingerprint {first.get('fingerprint')}), {len(runs)} runs of a "
+            f"cell pooled into {len(cells)} cells; exact / RULER / cited, as eval_long writes them:\n\n"
             f"{table({'cells': cells})}\n\nIn counts:\n\n{counts(cells)}\n\n"
             f"Per seed (exact for {' and '.join(EXACT_KINDS)}, RULER's score for the others; - not run):\n\n"
             f"{per_seed(runs, cells)}\n")

@@ -44,6 +44,7 @@ def test_other_models_counting_twice_or_no_files_are_refused(tmp_path):
         main([f"{tmp_path}/a.json", f"{tmp_path}/b.json"])
     with pytest.raises(SystemExit, match="no eval_long results match"):
         main([f"{tmp_path}/missing-*.json"])
-    (tmp_path / "bad.json").write_text("[]")
-    with pytest.raises(SystemExit, match="not an eval_long result"):
-        main([str(tmp_path / "bad.json")])
+    for bad in ("[]", '{"cells": []}', "not json"):
+        (tmp_path / "bad.json").write_text(bad)
+        with pytest.raises(SystemExit, match="not an eval_long result"):
+            main([str(tmp_path / "bad.json")])
