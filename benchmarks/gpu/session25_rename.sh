@@ -31,6 +31,7 @@
 # Staged for session 32, after benchmarks/gpu/fresh_seeds.sh and only if T4 falls short there, from T4
 # (resources/model as committed): more twins (TWIN=0.5 twins 15-18% of code-question rows, TWIN=1.0 49%):
 #   A=T6 SHARE=0.5 SEED=69 TWIN=1.0 TWINS=3 bash benchmarks/gpu/session25_rename.sh one
+# (not run: T4 held 91.0% on the fresh questions in session 32)
 S=$(date +%s)
 export TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 K=single,multikey,multikey,multivalue,multiquery,multiquery,vartrack,vartrack
